@@ -1,0 +1,91 @@
+# dnbd - top-level build.
+#
+#   make            build the userspace programs into build/
+#   make check      install test dependencies, build, run every test
+#   make demo       two replica servers and three clients in a namespace
+#   make SAN=1      the same programs with ASan and UBSan, in build/asan/
+#
+# One test: tests/run.sh tests/net/t-multi-client.sh (see README.md).
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN      = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CPPFLAGS += -D_GNU_SOURCE -Iproto -Icommon
+LDLIBS   += -lpthread
+
+ifeq ($(SAN),1)
+B        := build/asan
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+else
+B        := build
+endif
+
+PROTO_SRC  := proto/wire.c proto/client.c proto/cache.c
+COMMON_SRC := common/util.c common/net.c common/stats.c
+SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
+              daemon/pace.c
+CAT_SRC    := client/dnbd-cat.c client/session.c
+FORGE_SRC  := tests/tools/dnbd-forge.c
+UNIT_SRC   := $(wildcard tests/unit/test-*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-forge
+UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all check demo clean unit asan install
+all: $(PROGS) $(UNITS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/bin/dnbd-server: $(call obj,$(SERVER_SRC) $(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/bin/dnbd-cat: $(call obj,$(CAT_SRC) $(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/bin/dnbd-forge: $(call obj,$(FORGE_SRC) $(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/test-%: $(call obj,tests/unit/test-%.c $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+unit: $(UNITS)
+	@for t in $(UNITS); do $$t || exit 1; done
+
+asan:
+	$(MAKE) SAN=1 all
+
+# Installs Debian packages it needs, builds both variants, runs all tests.
+check:
+	scripts/install-deps.sh
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+	tests/run.sh
+
+demo:
+	scripts/install-deps.sh demo
+	$(MAKE) all
+	scripts/demo.sh
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 755 build/bin/dnbd-server $(DESTDIR)$(PREFIX)/sbin/dnbd-server
+	install -D -m 755 build/bin/dnbd-cat $(DESTDIR)$(PREFIX)/bin/dnbd-cat
+	install -D -m 644 docs/man/dnbd-server.8 $(DESTDIR)$(PREFIX)/share/man/man8/dnbd-server.8
+	install -D -m 644 docs/man/dnbd-cat.1 $(DESTDIR)$(PREFIX)/share/man/man1/dnbd-cat.1
+	install -D -m 644 dist/systemd/dnbd-server@.service $(DESTDIR)/etc/systemd/system/dnbd-server@.service
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cache.c - bounded segment cache with CLOCK replacement (dnbd_cache.h).
+ */
+#include "dnbd_client.h"
+
+static uint32_t cache_hash(const struct dnbd_cache *k, uint64_t seg)
+{
+	return (uint32_t)((seg * 0x9e3779b97f4a7c15ull) >> (64 - k->hash_bits));
+}
+
+int dnbd_cache_init(struct dnbd_cache *k, const struct dnbd_env *env,
+		    uint64_t bytes, uint16_t seg_size)
+{
+	uint64_t cap = seg_size ? bytes / seg_size : 0;
+
+	memset(k, 0, sizeof(*k));
+	if (cap < 2)
+		return 0;		/* disabled */
+	if (cap > 0x3fffffff)
+		cap = 0x3fffffff;
+	k->cap = (uint32_t)cap;
+	k->seg_size = seg_size;
+	k->hash_bits = 1;
+	while (((uint64_t)1 << k->hash_bits) < cap)
+		k->hash_bits++;
+	k->bucket = env->alloc(env->ctx,
+			       sizeof(*k->bucket) << k->hash_bits);
+	k->ent = env->alloc(env->ctx, sizeof(*k->ent) * cap);
+	k->data = env->alloc(env->ctx, (size_t)cap * seg_size);
+	if (!k->bucket || !k->ent || !k->data) {
+		dnbd_cache_fini(k, env);
+		return -DNBD_ERR_NOMEM;
+	}
+	return 0;
+}
+
+void dnbd_cache_fini(struct dnbd_cache *k, const struct dnbd_env *env)
+{
+	if (k->bucket)
+		env->free(env->ctx, k->bucket);
+	if (k->ent)
+		env->free(env->ctx, k->ent);
+	if (k->data)
+		env->free(env->ctx, k->data);
+	memset(k, 0, sizeof(*k));
+}
+
+static struct dnbd_cache_ent *cache_find(struct dnbd_cache *k, uint64_t seg)
+{
+	uint32_t i = k->bucket[cache_hash(k, seg)];
+
+	while (i) {
+		struct dnbd_cache_ent *e = &k->ent[i - 1];
+
+		if (e->valid && e->seg == seg)
+			return e;
+		i = e->next;
+	}
+	return NULL;
+}
+
+const uint8_t *dnbd_cache_get(struct dnbd_cache *k, uint64_t seg,
+			      uint16_t *len)
+{
+	struct dnbd_cache_ent *e;
+
+	if (!k->cap)
+		return NULL;
+	e = cache_find(k, seg);
+	if (!e)
+		return NULL;
+	e->ref = 1;
+	*len = e->len;
+	return k->data + (size_t)(e - k->ent) * k->seg_size;
+}
+
+static void cache_unlink(struct dnbd_cache *k, uint32_t slot)
+{
+	uint32_t *link = &k->bucket[cache_hash(k, k->ent[slot].seg)];
+
+	while (*link && *link != slot + 1)
+		link = &k->ent[*link - 1].next;
+	if (*link)
+		*link = k->ent[slot].next;
+	k->ent[slot].valid = 0;
+}
+
+static uint32_t cache_victim(struct dnbd_cache *k)
+{
+	uint32_t slot;
+
+	if (k->used < k->cap)
+		return k->used++;
+	/* Two sweeps at most: the first clears every reference bit. */
+	for (;;) {
+		slot = k->hand;
+		k->hand = (k->hand + 1) % k->cap;
+		if (!k->ent[slot].ref)
+			break;
+		k->ent[slot].ref = 0;
+	}
+	cache_unlink(k, slot);
+	k->evictions++;
+	return slot;
+}
+
+bool dnbd_cache_put(struct dnbd_cache *k, uint64_t seg, const uint8_t *data,
+		    uint16_t len)
+{
+	struct dnbd_cache_ent *e;
+	uint32_t slot, h;
+
+	if (!k->cap || len == 0 || len > k->seg_size)
+		return false;
+	e = cache_find(k, seg);
+	if (e) {
+		slot = (uint32_t)(e - k->ent);
+	} else {
+		slot = cache_victim(k);
+		e = &k->ent[slot];
+		h = cache_hash(k, seg);
+		e->seg = seg;
+		e->next = k->bucket[h];
+		k->bucket[h] = slot + 1;
+		e->valid = 1;
+		e->ref = 0;
+	}
+	e->len = len;
+	memcpy(k->data + (size_t)slot * k->seg_size, data, len);
+	return true;
+}

@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * client.c - the dnbd client protocol core (see dnbd_client.h and
+ * docs/architecture.md).
+ */
+#include "dnbd_client.h"
+
+#define DNBD_CC_NAME(name) #name,
+const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
+	DNBD_CLIENT_COUNTERS(DNBD_CC_NAME)
+};
+#undef DNBD_CC_NAME
+
+#define RTT_SAMPLE_MAX_US	10000000u	/* older echoes are garbage */
+#define SRTT_DEFAULT_US		1000u
+#define DOWN_AFTER_TIMEOUTS	2
+#define DOWN_AFTER_HELLOS	3		/* silent hello intervals */
+#define BACKOFF_SHIFT_MAX	8
+
+/* Read flags for dispatch(). */
+#define TX_RETRY	1	/* retransmission: never suppressed */
+#define TX_NOSUPPRESS	2
+
+static void count(struct dnbd_client *c, enum dnbd_client_counter i,
+		  uint64_t n)
+{
+	c->counters[i] += n;
+}
+
+static unsigned int popcount64(uint64_t v)
+{
+	unsigned int n = 0;
+
+	while (v) {
+		v &= v - 1;
+		n++;
+	}
+	return n;
+}
+
+/* ---- pending list ---------------------------------------------------- */
+
+static void pending_add(struct dnbd_client *c, struct dnbd_read *r)
+{
+	r->next = &c->pending;
+	r->prev = c->pending.prev;
+	c->pending.prev->next = r;
+	c->pending.prev = r;
+	c->n_pending++;
+}
+
+static void pending_del(struct dnbd_client *c, struct dnbd_read *r)
+{
+	r->prev->next = r->next;
+	r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+	c->n_pending--;
+}
+
+static void finish(struct dnbd_client *c, struct dnbd_read *r, int err)
+{
+	if (r->next)
+		pending_del(c, r);
+	count(c, err ? DNBD_CC_reads_failed : DNBD_CC_reads_completed, 1);
+	c->env.read_done(c->env.ctx, r, err);
+}
+
+static bool read_complete(const struct dnbd_read *r)
+{
+	uint64_t full0, full1;
+
+	full0 = r->nsegs >= 64 ? ~0ull : (((uint64_t)1 << r->nsegs) - 1);
+	full1 = r->nsegs <= 64 ? 0 :
+		r->nsegs >= 128 ? ~0ull :
+		(((uint64_t)1 << (r->nsegs - 64)) - 1);
+	return r->have[0] == full0 && r->have[1] == full1;
+}
+
+/* Copy segment seg (len bytes of data) into the part of r it overlaps. */
+static void read_fill(const struct dnbd_client *c, struct dnbd_read *r,
+		      uint64_t seg, const uint8_t *data, uint16_t len)
+{
+	uint64_t seg_start = seg * c->image.seg_max;
+	uint64_t from = seg_start > r->offset ? seg_start : r->offset;
+	uint64_t seg_end = seg_start + len;
+	uint64_t r_end = r->offset + r->length;
+	uint64_t to = seg_end < r_end ? seg_end : r_end;
+
+	if (to > from)
+		memcpy(r->buf + (from - r->offset), data + (from - seg_start),
+		       (size_t)(to - from));
+	dnbd_mask_set(r->have, (unsigned int)(seg - r->seg0));
+}
+
+/* ---- servers --------------------------------------------------------- */
+
+static uint32_t srv_rto(const struct dnbd_client *c,
+			const struct dnbd_server *s)
+{
+	uint64_t rto;
+
+	if (!s)
+		return c->cfg.rto_min_us * 4 > c->cfg.rto_max_us ?
+		       c->cfg.rto_max_us : c->cfg.rto_min_us * 4;
+	rto = (uint64_t)s->srtt_us + 4ull * s->rttvar_us;
+	if (rto < c->cfg.rto_min_us)
+		rto = c->cfg.rto_min_us;
+	if (rto > c->cfg.rto_max_us)
+		rto = c->cfg.rto_max_us;
+	return (uint32_t)rto;
+}
+
+static void srv_weigh(struct dnbd_server *s)
+{
+	s->weight = s->state == DNBD_SRV_UP ?
+		    (1u << 24) / (s->srtt_us ? s->srtt_us : 1) : 0;
+	if (s->state == DNBD_SRV_UP && !s->weight)
+		s->weight = 1;
+}
+
+/* RFC 6298 smoothing, in microseconds. */
+static void srv_rtt_sample(struct dnbd_server *s, uint32_t rtt)
+{
+	if (rtt > RTT_SAMPLE_MAX_US)
+		return;
+	if (!rtt)
+		rtt = 1;
+	if (!s->sampled) {
+		s->srtt_us = rtt;
+		s->rttvar_us = rtt / 2;
+		s->sampled = true;
+	} else {
+		uint32_t dev = s->srtt_us > rtt ? s->srtt_us - rtt :
+			       rtt - s->srtt_us;
+
+		s->rttvar_us = s->rttvar_us - s->rttvar_us / 4 + dev / 4;
+		s->srtt_us = s->srtt_us - s->srtt_us / 8 + rtt / 8;
+		if (!s->srtt_us)
+			s->srtt_us = 1;
+	}
+	srv_weigh(s);
+}
+
+static struct dnbd_server *srv_find(struct dnbd_client *c, uint16_t id,
+				    uint64_t image_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		struct dnbd_server *s = &c->servers[i];
+
+		if (s->state != DNBD_SRV_EMPTY && s->id == id &&
+		    s->image_id == image_id)
+			return s;
+	}
+	return NULL;
+}
+
+static void srv_set_state(struct dnbd_client *c, struct dnbd_server *s,
+			  uint8_t state)
+{
+	uint8_t old = s->state;
+
+	s->state = state;
+	srv_weigh(s);
+	if (old == state || !c->selected || s->image_id != c->image.id)
+		return;
+	if (state == DNBD_SRV_DOWN)
+		count(c, DNBD_CC_failovers, 1);
+	if (c->env.server_event)
+		c->env.server_event(c->env.ctx, s->id, state == DNBD_SRV_UP);
+}
+
+static struct dnbd_server *srv_add(struct dnbd_client *c, uint16_t id,
+				   uint64_t image_id)
+{
+	unsigned int i;
+
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		struct dnbd_server *s = &c->servers[i];
+
+		if (s->state != DNBD_SRV_EMPTY)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->id = id;
+		s->image_id = image_id;
+		s->srtt_us = SRTT_DEFAULT_US;
+		s->rttvar_us = SRTT_DEFAULT_US / 2;
+		s->state = DNBD_SRV_DOWN;
+		return s;
+	}
+	return NULL;
+}
+
+/* The server for a transmission: weighted by 1/srtt, avoiding "avoid". */
+static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid)
+{
+	struct dnbd_server *s, *cand[DNBD_MAX_SERVERS];
+	unsigned int i, n = 0;
+	uint32_t sum = 0, pick;
+
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		s = &c->servers[i];
+		if (s->state == DNBD_SRV_UP && s->image_id == c->image.id &&
+		    s->seg_max >= c->image.seg_max)
+			cand[n++] = s;
+	}
+	if (n > 1 && avoid) {
+		for (i = 0; i < n; i++) {
+			if (cand[i]->id == avoid) {
+				cand[i] = cand[--n];
+				break;
+			}
+		}
+	}
+	if (!n)
+		return NULL;
+	for (i = 0; i < n; i++)
+		sum += cand[i]->weight;
+	pick = c->env.random(c->env.ctx) % sum;
+	for (i = 0; i < n - 1; i++) {
+		if (pick < cand[i]->weight)
+			break;
+		pick -= cand[i]->weight;
+	}
+	return cand[i];
+}
+
+unsigned int dnbd_client_servers_up(const struct dnbd_client *c)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < DNBD_MAX_SERVERS; i++)
+		if (c->servers[i].state == DNBD_SRV_UP &&
+		    c->selected && c->servers[i].image_id == c->image.id)
+			n++;
+	return n;
+}
+
+/* ---- transmit -------------------------------------------------------- */
+
+static void send_to(struct dnbd_client *c, const struct dnbd_addr *to,
+		    size_t len)
+{
+	if (len)
+		c->env.send(c->env.ctx, to, c->txbuf, len);
+}
+
+/* Remove from want the segments a recent foreign request already asks. */
+static void subtract_foreign(struct dnbd_client *c, struct dnbd_read *r,
+			     uint64_t *want, uint64_t now, uint32_t window)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < DNBD_FOREIGN_SLOTS; i++) {
+		struct dnbd_foreign *f = &c->foreign[i];
+
+		if (!f->nsegs || now - f->seen_us > window)
+			continue;
+		for (j = 0; j < r->nsegs; j++) {
+			uint64_t seg = r->seg0 + j;
+
+			if (!dnbd_mask_test(want, j) || seg < f->seg0 ||
+			    seg >= f->seg0 + f->nsegs ||
+			    !dnbd_mask_test(f->mask, (unsigned int)(seg - f->seg0)))
+				continue;
+			want[j / 64] &= ~((uint64_t)1 << (j % 64));
+			r->wait_client = f->client_id;
+			r->wait_req = f->req_id;
+		}
+	}
+}
+
+static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
+		     unsigned int how)
+{
+	struct dnbd_read_req m;
+	struct dnbd_server *s;
+	uint64_t want[2];
+	unsigned int shift, nwant;
+
+	want[0] = ~r->have[0];
+	want[1] = ~r->have[1];
+	if (r->nsegs < 64) {
+		want[0] &= ((uint64_t)1 << r->nsegs) - 1;
+		want[1] = 0;
+	} else if (r->nsegs < 128) {
+		want[1] &= ((uint64_t)1 << (r->nsegs - 64)) - 1;
+	}
+	s = srv_pick(c, (how & TX_RETRY) ? r->server : 0);
+	r->rto_us = srv_rto(c, s);
+	r->wait_client = 0;
+	if (!(how & (TX_RETRY | TX_NOSUPPRESS))) {
+		subtract_foreign(c, r, want, now, r->rto_us);
+		if (!want[0] && !want[1]) {
+			count(c, DNBD_CC_requests_suppressed, 1);
+			r->deadline_us = now + r->rto_us;
+			return;
+		}
+	}
+	nwant = popcount64(want[0]) + popcount64(want[1]);
+	r->tries++;
+	r->req_id = ++c->next_req;
+	r->sent_us = now;
+	r->server = s ? s->id : 0;
+	r->sampled = false;
+	shift = r->tries - 1 < BACKOFF_SHIFT_MAX ? r->tries - 1 :
+		BACKOFF_SHIFT_MAX;
+	if (((uint64_t)r->rto_us << shift) > c->cfg.rto_max_us)
+		r->rto_us = c->cfg.rto_max_us;
+	else
+		r->rto_us <<= shift;
+	r->deadline_us = now + r->rto_us;
+
+	m.client_id = c->client_id;
+	m.req_id = r->req_id;
+	m.echo = (uint32_t)now;
+	m.target = r->server;
+	m.seg_size = c->image.seg_max;
+	m.offset = r->seg0 * c->image.seg_max;
+	m.seg_count = r->nsegs;
+	m.mask[0] = want[0];
+	m.mask[1] = want[1];
+	count(c, DNBD_CC_requests_sent, 1);
+	count(c, DNBD_CC_segments_requested, nwant);
+	if (how & TX_RETRY)
+		count(c, DNBD_CC_segments_rerequested, nwant);
+	if (s)
+		s->requests++;
+	send_to(c, c->cfg.multicast ? &c->cfg.group :
+		s ? &s->addr :
+		&c->cfg.unicast[r->tries % c->cfg.n_unicast],
+		dnbd_encode_read(c->txbuf, sizeof(c->txbuf),
+				 (how & TX_RETRY) ? DNBD_F_RETRY : 0,
+				 c->image.id, &m));
+}
+
+void dnbd_client_hello(struct dnbd_client *c, const char *name, uint64_t now)
+{
+	struct dnbd_hello m;
+	unsigned int i;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.client_id = c->client_id;
+	m.echo = (uint32_t)now;
+	if (c->selected) {
+		m.name_len = c->image.name_len;
+		memcpy(m.name, c->image.name, m.name_len);
+	} else if (name) {
+		while (name[m.name_len] && m.name_len < DNBD_NAME_MAX) {
+			m.name[m.name_len] = name[m.name_len];
+			m.name_len++;
+		}
+	}
+	len = dnbd_encode_hello(c->txbuf, sizeof(c->txbuf),
+				c->selected ? c->image.id : 0, &m);
+	count(c, DNBD_CC_hellos_sent, 1);
+	if (c->cfg.multicast) {
+		send_to(c, &c->cfg.group, len);
+	} else {
+		for (i = 0; i < c->cfg.n_unicast; i++)
+			send_to(c, &c->cfg.unicast[i], len);
+	}
+	c->next_hello_us = now + c->cfg.hello_interval_us;
+}
+
+/* ---- receive --------------------------------------------------------- */
+
+static void remember_image(struct dnbd_client *c, uint64_t id,
+			   const struct dnbd_announce *m)
+{
+	struct dnbd_image_info *img;
+	unsigned int i;
+
+	for (i = 0; i < c->n_images; i++)
+		if (c->images[i].id == id)
+			return;
+	if (c->n_images == DNBD_MAX_IMAGES)
+		return;
+	img = &c->images[c->n_images++];
+	img->id = id;
+	img->size = m->size;
+	img->revision = m->revision;
+	img->seg_max = m->seg_max;
+	img->name_len = m->name_len;
+	memcpy(img->name, m->name, m->name_len + 1);
+}
+
+static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
+			const uint8_t *buf, size_t len,
+			const struct dnbd_addr *from, uint64_t now)
+{
+	struct dnbd_announce m;
+	struct dnbd_server *s;
+	enum dnbd_verdict v;
+
+	v = dnbd_decode_announce(buf, len, &m);
+	if (v != DNBD_OK) {
+		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		return;
+	}
+	/* The id must be what name, size and revision say it is. */
+	if (dnbd_image_id(m.name, m.name_len, m.size, m.revision) !=
+	    h->image_id) {
+		count(c, DNBD_CC_drop_image, 1);
+		return;
+	}
+	if (c->selected && h->image_id != c->image.id) {
+		count(c, DNBD_CC_drop_image, 1);
+		return;
+	}
+	count(c, DNBD_CC_announces_received, 1);
+	if (!c->selected)
+		remember_image(c, h->image_id, &m);
+	s = srv_find(c, h->sender, h->image_id);
+	if (!s)
+		s = srv_add(c, h->sender, h->image_id);
+	if (!s)
+		return;
+	s->addr = *from;
+	s->seg_max = m.seg_max;
+	s->last_rx_us = now;
+	s->timeouts = 0;
+	if (m.client_id == c->client_id)
+		srv_rtt_sample(s, (uint32_t)now - m.echo);
+	srv_set_state(c, s, DNBD_SRV_UP);
+}
+
+static void on_foreign_read(struct dnbd_client *c, const struct dnbd_hdr *h,
+			    const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct dnbd_read_req m;
+	struct dnbd_foreign *f;
+	enum dnbd_verdict v;
+
+	v = dnbd_decode_read(buf, len, &m);
+	if (v != DNBD_OK) {
+		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		return;
+	}
+	if (m.client_id == c->client_id) {
+		count(c, DNBD_CC_drop_own, 1);	/* our own, looped back */
+		return;
+	}
+	if (!c->selected || h->image_id != c->image.id ||
+	    m.seg_size != c->image.seg_max)
+		return;			/* not a request we could share */
+	count(c, DNBD_CC_foreign_requests_seen, 1);
+	f = &c->foreign[c->foreign_next++ % DNBD_FOREIGN_SLOTS];
+	f->seen_us = now;
+	f->seg0 = m.offset / m.seg_size;
+	f->nsegs = m.seg_count;
+	f->mask[0] = m.mask[0];
+	f->mask[1] = m.mask[1];
+	f->client_id = m.client_id;
+	f->req_id = m.req_id;
+}
+
+static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
+		     const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct dnbd_read *r, *next;
+	struct dnbd_reply m;
+	struct dnbd_server *s;
+	enum dnbd_verdict v;
+	uint64_t seg, want_len;
+	bool used = false, dup = false;
+
+	v = dnbd_decode_reply(buf, len, &m);
+	if (v != DNBD_OK) {
+		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		return;
+	}
+	if (!c->selected || h->image_id != c->image.id) {
+		count(c, DNBD_CC_drop_image, 1);
+		return;
+	}
+	if (m.seg_size != c->image.seg_max) {
+		count(c, DNBD_CC_drop_segsize, 1);
+		return;
+	}
+	if (m.offset >= c->image.size) {
+		count(c, DNBD_CC_drop_range, 1);
+		return;
+	}
+	want_len = c->image.size - m.offset;
+	if (want_len > m.seg_size)
+		want_len = m.seg_size;
+	if (m.data_len != want_len) {
+		count(c, DNBD_CC_drop_field, 1);
+		return;
+	}
+	count(c, DNBD_CC_segments_received, 1);
+	count(c, DNBD_CC_bytes_received, m.data_len);
+	s = srv_find(c, h->sender, c->image.id);
+	if (s) {
+		s->last_rx_us = now;
+		s->timeouts = 0;
+		s->replies++;
+	}
+	seg = m.offset / m.seg_size;
+	for (r = c->pending.next; r != &c->pending; r = next) {
+		bool mine = m.client_id == c->client_id &&
+			    m.req_id == r->req_id;
+
+		next = r->next;
+		if (mine && s && !r->sampled && r->tries == 1) {
+			srv_rtt_sample(s, (uint32_t)now - m.echo);
+			r->sampled = true;
+		}
+		if (seg >= r->seg0 && seg < r->seg0 + r->nsegs) {
+			if (dnbd_mask_test(r->have, (unsigned int)(seg - r->seg0))) {
+				dup = true;
+			} else {
+				read_fill(c, r, seg, m.data, m.data_len);
+				used = true;
+			}
+		}
+		if (read_complete(r)) {
+			finish(c, r, 0);
+			continue;
+		}
+		if (!(h->flags & DNBD_F_LAST))
+			continue;
+		/* The burst we are waiting on ended with holes: ask now. */
+		if (mine) {
+			count(c, DNBD_CC_fast_retransmits, 1);
+			dispatch(c, r, now, TX_RETRY);
+		} else if (r->wait_client && r->wait_client == m.client_id &&
+			   r->wait_req == m.req_id) {
+			dispatch(c, r, now, TX_NOSUPPRESS);
+		}
+	}
+	if (used)
+		return;
+	if (dup) {
+		count(c, DNBD_CC_segments_duplicate, 1);
+		return;
+	}
+	count(c, DNBD_CC_replies_overheard, 1);
+	if (dnbd_cache_put(&c->cache, seg, m.data, m.data_len))
+		count(c, DNBD_CC_overheard_cached, 1);
+}
+
+static void on_error(struct dnbd_client *c, const struct dnbd_hdr *h,
+		     const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct dnbd_read *r;
+	struct dnbd_error m;
+	struct dnbd_server *s;
+	enum dnbd_verdict v;
+
+	v = dnbd_decode_error(buf, len, &m);
+	if (v != DNBD_OK) {
+		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		return;
+	}
+	if (!c->selected || h->image_id != c->image.id ||
+	    m.client_id != c->client_id)
+		return;			/* someone else's problem */
+	for (r = c->pending.next; r != &c->pending; r = r->next)
+		if (r->req_id == m.req_id)
+			break;
+	if (r == &c->pending)
+		return;
+	count(c, DNBD_CC_errors_received, 1);
+	if (m.code == DNBD_E_RANGE && m.size == c->image.size) {
+		finish(c, r, -DNBD_ERR_RANGE);
+		return;
+	}
+	/* The server cannot serve this image (changed, gone, I/O error):
+	 * take it out of rotation and ask a replica. */
+	s = srv_find(c, h->sender, c->image.id);
+	if (s)
+		srv_set_state(c, s, DNBD_SRV_DOWN);
+	if (dnbd_client_servers_up(c))
+		dispatch(c, r, now, TX_RETRY);
+}
+
+void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
+		       const struct dnbd_addr *from, uint64_t now)
+{
+	struct dnbd_hdr h;
+	enum dnbd_verdict v;
+
+	v = dnbd_decode_hdr(buf, len, &h);
+	if (v != DNBD_OK) {
+		if (v == DNBD_BAD_CRC)
+			count(c, DNBD_CC_crc_failures, 1);
+		else
+			count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		return;
+	}
+	switch (h.type) {
+	case DNBD_T_ANNOUNCE:
+		on_announce(c, &h, buf, len, from, now);
+		break;
+	case DNBD_T_REPLY:
+		on_reply(c, &h, buf, len, now);
+		break;
+	case DNBD_T_ERROR:
+		on_error(c, &h, buf, len, now);
+		break;
+	case DNBD_T_READ:
+		on_foreign_read(c, &h, buf, len, now);
+		break;
+	case DNBD_T_HELLO:
+		break;			/* another client looking around */
+	default:
+		count(c, DNBD_CC_drop_type, 1);
+		break;
+	}
+}
+
+/* ---- API ------------------------------------------------------------- */
+
+int dnbd_client_init(struct dnbd_client *c, const struct dnbd_client_cfg *cfg,
+		     const struct dnbd_env *env)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	c->env = *env;
+	if (!c->cfg.seg_size)
+		c->cfg.seg_size = DNBD_SEG_DEFAULT;
+	if (c->cfg.seg_size < DNBD_SEG_MIN || c->cfg.seg_size > DNBD_SEG_MAX)
+		return -DNBD_ERR_INVAL;
+	if (!c->cfg.multicast &&
+	    (!c->cfg.n_unicast || c->cfg.n_unicast > DNBD_MAX_SERVERS))
+		return -DNBD_ERR_INVAL;
+	if (!c->cfg.rto_min_us)
+		c->cfg.rto_min_us = 10000;
+	if (!c->cfg.rto_max_us)
+		c->cfg.rto_max_us = 2000000;
+	if (c->cfg.rto_max_us < c->cfg.rto_min_us)
+		c->cfg.rto_max_us = c->cfg.rto_min_us;
+	if (!c->cfg.hello_interval_us)
+		c->cfg.hello_interval_us = 1000000;
+	c->client_id = c->cfg.client_id;
+	while (!c->client_id)
+		c->client_id = env->random(env->ctx);
+	c->next_req = env->random(env->ctx);
+	c->pending.next = c->pending.prev = &c->pending;
+	return dnbd_cache_init(&c->cache, env, c->cfg.cache_bytes,
+			       c->cfg.seg_size);
+}
+
+void dnbd_client_fini(struct dnbd_client *c)
+{
+	dnbd_client_cancel_all(c, -DNBD_ERR_CANCELED);
+	dnbd_cache_fini(&c->cache, &c->env);
+}
+
+int dnbd_client_select(struct dnbd_client *c,
+		       const struct dnbd_image_info *img)
+{
+	unsigned int i;
+
+	if (!img->id || img->seg_max < DNBD_SEG_MIN)
+		return -DNBD_ERR_NOIMAGE;
+	if (c->n_pending)
+		return -DNBD_ERR_INVAL;
+	c->image = *img;
+	/* Our segment grid: our choice, if the servers can send it. */
+	c->image.seg_max = c->cfg.seg_size < img->seg_max ?
+			   c->cfg.seg_size : img->seg_max;
+	if (c->image.seg_max != c->cache.seg_size && c->cache.cap) {
+		uint64_t bytes = (uint64_t)c->cache.cap * c->cache.seg_size;
+
+		dnbd_cache_fini(&c->cache, &c->env);
+		if (dnbd_cache_init(&c->cache, &c->env, bytes,
+				    c->image.seg_max))
+			return -DNBD_ERR_NOMEM;
+	}
+	c->selected = true;
+	for (i = 0; i < DNBD_MAX_SERVERS; i++)
+		if (c->servers[i].image_id != img->id)
+			memset(&c->servers[i], 0, sizeof(c->servers[i]));
+	return 0;
+}
+
+uint32_t dnbd_client_max_read(const struct dnbd_client *c)
+{
+	uint32_t seg = c->selected ? c->image.seg_max : c->cfg.seg_size;
+
+	/* The worst alignment spends one segment on each end. */
+	return (DNBD_REQ_SEGS_MAX - 1) * (uint32_t)seg;
+}
+
+int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
+{
+	uint64_t last, seg;
+	uint16_t len;
+	const uint8_t *data;
+
+	if (!c->selected)
+		return -DNBD_ERR_NOIMAGE;
+	if (!r->length || r->length > dnbd_client_max_read(c))
+		return -DNBD_ERR_INVAL;
+	if (r->offset >= c->image.size ||
+	    r->length > c->image.size - r->offset)
+		return -DNBD_ERR_RANGE;
+	r->seg0 = r->offset / c->image.seg_max;
+	last = (r->offset + r->length - 1) / c->image.seg_max;
+	r->nsegs = (uint16_t)(last - r->seg0 + 1);
+	r->have[0] = r->have[1] = 0;
+	r->tries = 0;
+	r->server = 0;
+	r->start_us = now;
+	r->next = r->prev = NULL;
+	for (seg = r->seg0; seg <= last; seg++) {
+		data = dnbd_cache_get(&c->cache, seg, &len);
+		if (data) {
+			read_fill(c, r, seg, data, len);
+			count(c, DNBD_CC_cache_hits, 1);
+		} else {
+			count(c, DNBD_CC_cache_misses, 1);
+		}
+	}
+	if (read_complete(r)) {
+		finish(c, r, 0);
+		return 0;
+	}
+	pending_add(c, r);
+	dispatch(c, r, now, 0);
+	return 0;
+}
+
+static void check_servers(struct dnbd_client *c, uint64_t now)
+{
+	uint64_t silent = (uint64_t)c->cfg.hello_interval_us *
+			  DOWN_AFTER_HELLOS;
+	unsigned int i;
+
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		struct dnbd_server *s = &c->servers[i];
+
+		if (s->state == DNBD_SRV_UP && now - s->last_rx_us > silent)
+			srv_set_state(c, s, DNBD_SRV_DOWN);
+	}
+}
+
+static void on_timeout(struct dnbd_client *c, struct dnbd_read *r,
+		       uint64_t now)
+{
+	struct dnbd_server *s = r->server ?
+				srv_find(c, r->server, c->image.id) : NULL;
+
+	if (r->tries) {
+		count(c, DNBD_CC_timeouts, 1);
+		if (s && s->last_rx_us <= r->sent_us &&
+		    ++s->timeouts >= DOWN_AFTER_TIMEOUTS)
+			srv_set_state(c, s, DNBD_SRV_DOWN);
+	}
+	dispatch(c, r, now, r->tries ? TX_RETRY : TX_NOSUPPRESS);
+}
+
+uint64_t dnbd_client_timer(struct dnbd_client *c, uint64_t now)
+{
+	struct dnbd_read *r, *next;
+	uint64_t deadline;
+
+	if (now >= c->next_hello_us)
+		dnbd_client_hello(c, NULL, now);
+	check_servers(c, now);
+	deadline = c->next_hello_us;
+	for (r = c->pending.next; r != &c->pending; r = next) {
+		next = r->next;
+		if (c->cfg.io_timeout_us &&
+		    now - r->start_us >= c->cfg.io_timeout_us) {
+			finish(c, r, -DNBD_ERR_TIMEDOUT);
+			continue;
+		}
+		if (now >= r->deadline_us)
+			on_timeout(c, r, now);
+		if (r->deadline_us < deadline)
+			deadline = r->deadline_us;
+		if (c->cfg.io_timeout_us &&
+		    r->start_us + c->cfg.io_timeout_us < deadline)
+			deadline = r->start_us + c->cfg.io_timeout_us;
+	}
+	return deadline;
+}
+
+void dnbd_client_cancel_all(struct dnbd_client *c, int err)
+{
+	while (c->pending.next && c->pending.next != &c->pending)
+		finish(c, c->pending.next, err);
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dnbd_client.h - the client protocol core, shared by dnbd-cat (userspace)
+ * and dnbd.ko (kernel).
+ *
+ * The core owns the protocol logic: image discovery, the server table with
+ * smoothed RTT, weighted server choice and failover, retransmit timers with
+ * backoff, segment reassembly, suppression of requests another client has
+ * already made, and a bounded cache of overheard replies.  It does no I/O
+ * and reads no clock: the host passes the time into every call and gives
+ * it a struct dnbd_env for sending, memory and randomness.  It is not
+ * thread-safe; the host serialises calls (a mutex or spinlock).
+ */
+#ifndef DNBD_CLIENT_H
+#define DNBD_CLIENT_H
+
+#include "dnbd_port.h"
+#include "dnbd_wire.h"
+#include "dnbd_cache.h"
+
+#define DNBD_MAX_SERVERS	16
+#define DNBD_MAX_IMAGES		16
+#define DNBD_FOREIGN_SLOTS	32
+
+/* Results handed to read_done() and returned by the API (negative). */
+enum dnbd_err {
+	DNBD_ERR_INVAL = 1,	/* bad argument (length, alignment) */
+	DNBD_ERR_RANGE,		/* past the end of the image */
+	DNBD_ERR_TIMEDOUT,	/* io_timeout passed without an answer */
+	DNBD_ERR_NOMEM,
+	DNBD_ERR_CANCELED,	/* dnbd_client_cancel_all() */
+	DNBD_ERR_NOIMAGE,	/* no image selected, or unknown id */
+};
+
+/* An IPv4 or IPv6 address and port, host byte order for the port. */
+struct dnbd_addr {
+	uint8_t family;		/* 4 or 6 */
+	uint16_t port;
+	uint8_t ip[16];		/* IPv4 uses ip[0..3] */
+};
+
+struct dnbd_read;
+
+struct dnbd_env {
+	void *ctx;
+	/* Send one datagram; may drop it (the core retransmits). */
+	int (*send)(void *ctx, const struct dnbd_addr *to, const void *buf,
+		    size_t len);
+	void *(*alloc)(void *ctx, size_t len);	/* zeroed memory */
+	void (*free)(void *ctx, void *p);
+	uint32_t (*random)(void *ctx);
+	/* A read finished: err is 0 or a negative enum dnbd_err. */
+	void (*read_done)(void *ctx, struct dnbd_read *r, int err);
+	/* Optional: a server came up (up=1) or went down (up=0). */
+	void (*server_event)(void *ctx, uint16_t id, int up);
+};
+
+#define DNBD_CLIENT_COUNTERS(X)						\
+	X(hellos_sent) X(announces_received) X(requests_sent)		\
+	X(segments_requested) X(segments_rerequested) X(timeouts)	\
+	X(fast_retransmits) X(failovers) X(segments_received)		\
+	X(bytes_received) X(segments_duplicate) X(replies_overheard)	\
+	X(overheard_cached) X(cache_hits) X(cache_misses)		\
+	X(requests_suppressed) X(foreign_requests_seen)		\
+	X(errors_received) X(reads_completed) X(reads_failed)		\
+	X(crc_failures) X(drop_short) X(drop_magic) X(drop_version)	\
+	X(drop_length) X(drop_type) X(drop_field) X(drop_image)	\
+	X(drop_range) X(drop_segsize) X(drop_own)
+
+#define DNBD_CC_ENUM(name) DNBD_CC_##name,
+enum dnbd_client_counter { DNBD_CLIENT_COUNTERS(DNBD_CC_ENUM) DNBD_CC_MAX };
+#undef DNBD_CC_ENUM
+extern const char *const dnbd_client_counter_names[DNBD_CC_MAX];
+
+enum dnbd_srv_state { DNBD_SRV_EMPTY = 0, DNBD_SRV_UP, DNBD_SRV_DOWN };
+
+struct dnbd_server {
+	uint16_t id;
+	uint8_t state;
+	bool sampled;		/* srtt holds a real sample */
+	struct dnbd_addr addr;	/* where its datagrams come from */
+	uint64_t image_id;
+	uint32_t srtt_us;
+	uint32_t rttvar_us;
+	uint32_t weight;	/* proportional to 1/srtt, 0 when down */
+	uint32_t timeouts;	/* consecutive, reset by any reply */
+	uint16_t seg_max;
+	uint64_t last_rx_us;
+	uint64_t requests;
+	uint64_t replies;
+};
+
+struct dnbd_image_info {
+	uint64_t id;
+	uint64_t size;
+	uint32_t revision;
+	uint16_t seg_max;
+	uint8_t name_len;
+	char name[DNBD_NAME_MAX + 1];
+};
+
+struct dnbd_client_cfg {
+	bool multicast;			/* requests to group, else unicast */
+	struct dnbd_addr group;		/* multicast group and port */
+	struct dnbd_addr unicast[DNBD_MAX_SERVERS];
+	unsigned int n_unicast;
+	uint16_t seg_size;		/* DNBD_SEG_DEFAULT if 0 */
+	uint64_t cache_bytes;		/* overheard-reply cache, 0: none */
+	uint32_t rto_min_us;		/* defaults: 10 ms */
+	uint32_t rto_max_us;		/* 2 s */
+	uint32_t hello_interval_us;	/* 1 s */
+	uint64_t io_timeout_us;		/* 0: reads wait for a server forever */
+	uint32_t client_id;		/* 0: drawn from env->random */
+};
+
+/* One read of [offset, offset + length); the host owns the memory. */
+struct dnbd_read {
+	uint64_t offset;
+	uint32_t length;
+	uint8_t *buf;
+	void *priv;
+	/* Private to the core. */
+	struct dnbd_read *next, *prev;
+	uint64_t seg0;
+	uint16_t nsegs;
+	uint16_t server;
+	uint64_t have[2];
+	uint32_t req_id;
+	uint32_t tries;
+	uint32_t rto_us;
+	uint64_t start_us, sent_us, deadline_us;
+	uint32_t wait_client, wait_req;	/* foreign request we wait on */
+	bool sampled;
+};
+
+struct dnbd_foreign {
+	uint64_t seen_us;
+	uint64_t seg0;
+	uint64_t mask[2];
+	uint32_t client_id, req_id;
+	uint16_t nsegs;
+};
+
+struct dnbd_client {
+	struct dnbd_client_cfg cfg;
+	struct dnbd_env env;
+	uint32_t client_id;
+	uint32_t next_req;
+	bool selected;
+	struct dnbd_image_info image;
+	struct dnbd_image_info images[DNBD_MAX_IMAGES];	/* discovered */
+	unsigned int n_images;
+	struct dnbd_server servers[DNBD_MAX_SERVERS];
+	struct dnbd_foreign foreign[DNBD_FOREIGN_SLOTS];
+	unsigned int foreign_next;
+	struct dnbd_read pending;	/* list head */
+	unsigned int n_pending;
+	struct dnbd_cache cache;
+	uint64_t next_hello_us;
+	uint64_t counters[DNBD_CC_MAX];
+	uint8_t txbuf[DNBD_READ_LEN + DNBD_NAME_MAX + 64];
+};
+
+int dnbd_client_init(struct dnbd_client *c, const struct dnbd_client_cfg *cfg,
+		     const struct dnbd_env *env);
+/* Fails pending reads with DNBD_ERR_CANCELED and frees the cache. */
+void dnbd_client_fini(struct dnbd_client *c);
+
+/* Solicit announcements now (name may be NULL: any image). */
+void dnbd_client_hello(struct dnbd_client *c, const char *name, uint64_t now);
+/* Fix the image: one of c->images, or a known id/size (kernel path). */
+int dnbd_client_select(struct dnbd_client *c,
+		       const struct dnbd_image_info *img);
+/* Feed one received datagram. */
+void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
+		       const struct dnbd_addr *from, uint64_t now);
+/*
+ * Start a read.  Returns 0 (read_done() is called later, or before this
+ * returns when the cache held everything) or a negative enum dnbd_err.
+ * length is at most dnbd_client_max_read().
+ */
+int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now);
+uint32_t dnbd_client_max_read(const struct dnbd_client *c);
+/* Run timers; returns the time of the next deadline. */
+uint64_t dnbd_client_timer(struct dnbd_client *c, uint64_t now);
+void dnbd_client_cancel_all(struct dnbd_client *c, int err);
+unsigned int dnbd_client_servers_up(const struct dnbd_client *c);
+
+#endif /* DNBD_CLIENT_H */

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dnbd_wire.h - the dnbd wire protocol, version 1 (see docs/protocol.md).
+ *
+ * Every datagram starts with a 24-byte common header, all fields
+ * big-endian.  Messages are written and read only through the encode and
+ * decode functions below: nothing casts a struct over received bytes.
+ * Each decode function checks the length, magic, version, declared length
+ * and CRC32C before it fills a host-order struct.
+ */
+#ifndef DNBD_WIRE_H
+#define DNBD_WIRE_H
+
+#include "dnbd_port.h"
+
+#define DNBD_MAGIC		0x444e4244u	/* "DNBD" */
+#define DNBD_VERSION		1
+#define DNBD_DEFAULT_PORT	5001
+
+/* Message types. */
+enum dnbd_type {
+	DNBD_T_HELLO	= 1,	/* client solicitation: who serves what? */
+	DNBD_T_ANNOUNCE	= 2,	/* server: I serve this image */
+	DNBD_T_READ	= 3,	/* client: send me these segments */
+	DNBD_T_REPLY	= 4,	/* server: one segment of data */
+	DNBD_T_ERROR	= 5,	/* server: that request cannot be served */
+};
+
+/* Header flags. */
+#define DNBD_F_RETRY	0x0001	/* READ: a retransmission, never suppressed */
+#define DNBD_F_LAST	0x0002	/* REPLY: last segment sent for this request */
+
+/* Error codes carried by DNBD_T_ERROR. */
+enum dnbd_errcode {
+	DNBD_E_RANGE	= 1,	/* segment past the end of the image */
+	DNBD_E_NOIMAGE	= 2,	/* image id not served here */
+	DNBD_E_IO	= 3,	/* the server could not read its image */
+	DNBD_E_CHANGED	= 4,	/* the image changed under the server */
+	DNBD_E_BADREQ	= 5,	/* malformed request (segment size, mask) */
+};
+
+/* Sizes. */
+#define DNBD_HDR_LEN		24
+#define DNBD_HELLO_LEN		(DNBD_HDR_LEN + 10)	/* + name */
+#define DNBD_ANNOUNCE_LEN	(DNBD_HDR_LEN + 26)	/* + name */
+#define DNBD_READ_LEN		(DNBD_HDR_LEN + 44)
+#define DNBD_REPLY_LEN		(DNBD_HDR_LEN + 24)	/* + data */
+#define DNBD_ERROR_LEN		(DNBD_HDR_LEN + 32)
+#define DNBD_NAME_MAX		255
+
+#define DNBD_SEG_MIN		512
+#define DNBD_SEG_DEFAULT	1400	/* 1400 + 48 + 28 fits a 1500 MTU */
+#define DNBD_SEG_MAX		8900	/* 9000-byte jumbo frames */
+#define DNBD_REQ_SEGS_MAX	128	/* segments in one READ (mask bits) */
+#define DNBD_DGRAM_MAX		(DNBD_REPLY_LEN + DNBD_SEG_MAX)
+
+/* Host-order view of the common header. */
+struct dnbd_hdr {
+	uint8_t type;
+	uint16_t flags;
+	uint16_t sender;	/* server id; 0 when a client sends */
+	uint16_t length;	/* whole datagram, header included */
+	uint64_t image_id;	/* 0 in HELLO: any image */
+};
+
+struct dnbd_hello {
+	uint32_t client_id;
+	uint32_t echo;		/* client clock, returned in ANNOUNCE */
+	uint8_t name_len;	/* 0: any image */
+	char name[DNBD_NAME_MAX + 1];
+};
+
+struct dnbd_announce {
+	uint32_t client_id;	/* HELLO's, or 0 when unsolicited */
+	uint32_t echo;
+	uint64_t size;		/* image size in bytes */
+	uint32_t revision;
+	uint16_t seg_max;	/* largest segment this server sends */
+	uint8_t name_len;
+	char name[DNBD_NAME_MAX + 1];
+};
+
+struct dnbd_read_req {
+	uint32_t client_id;
+	uint32_t req_id;
+	uint32_t echo;
+	uint16_t target;	/* server id, 0: any server */
+	uint16_t seg_size;
+	uint64_t offset;	/* start of the first segment */
+	uint16_t seg_count;	/* 1..DNBD_REQ_SEGS_MAX */
+	uint64_t mask[2];	/* bit i (mask[i/64] >> (i%64)): want segment i */
+};
+
+struct dnbd_reply {
+	uint32_t client_id;	/* of the request answered */
+	uint32_t req_id;
+	uint32_t echo;
+	uint16_t seg_size;	/* segment grid the offset lies on */
+	uint64_t offset;
+	uint16_t data_len;
+	const uint8_t *data;	/* points into the decoded datagram */
+};
+
+struct dnbd_error {
+	uint32_t client_id;
+	uint32_t req_id;
+	uint32_t echo;
+	uint16_t code;
+	uint64_t offset;
+	uint64_t size;		/* the image size the server sees now */
+};
+
+/* Why a datagram was rejected; indexes the drop counters. */
+enum dnbd_verdict {
+	DNBD_OK = 0,
+	DNBD_BAD_SHORT,		/* shorter than its header or body */
+	DNBD_BAD_MAGIC,
+	DNBD_BAD_VERSION,
+	DNBD_BAD_LENGTH,	/* declared length != received length */
+	DNBD_BAD_CRC,
+	DNBD_BAD_TYPE,		/* unknown, or not for this receiver */
+	DNBD_BAD_FIELD,		/* a field out of its allowed range */
+	DNBD_VERDICT_MAX
+};
+
+extern const char *const dnbd_verdict_names[DNBD_VERDICT_MAX];
+
+uint32_t dnbd_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* The image identity: FNV-1a 64 over name, size and revision. */
+uint64_t dnbd_image_id(const char *name, size_t name_len, uint64_t size,
+		       uint32_t revision);
+
+/*
+ * Encoders write a complete datagram, CRC included, into buf and return
+ * its length, or 0 when buflen is too small or a field is out of range.
+ */
+size_t dnbd_encode_hello(uint8_t *buf, size_t buflen, uint64_t image_id,
+			 const struct dnbd_hello *m);
+size_t dnbd_encode_announce(uint8_t *buf, size_t buflen, uint16_t sender,
+			    uint64_t image_id, const struct dnbd_announce *m);
+size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
+			uint64_t image_id, const struct dnbd_read_req *m);
+/* Writes the 48-byte reply header; the caller appends data_len bytes at
+ * buf + DNBD_REPLY_LEN and then calls dnbd_seal(). */
+size_t dnbd_encode_reply_hdr(uint8_t *buf, size_t buflen, uint16_t flags,
+			     uint16_t sender, uint64_t image_id,
+			     const struct dnbd_reply *m);
+size_t dnbd_encode_error(uint8_t *buf, size_t buflen, uint16_t sender,
+			 uint64_t image_id, const struct dnbd_error *m);
+/* Computes and stores the CRC of a finished datagram of len bytes. */
+void dnbd_seal(uint8_t *buf, size_t len);
+
+/* Checks length, magic, version, declared length and CRC; fills h. */
+enum dnbd_verdict dnbd_decode_hdr(const uint8_t *buf, size_t len,
+				  struct dnbd_hdr *h);
+/* Body decoders: call after dnbd_decode_hdr() returned DNBD_OK. */
+enum dnbd_verdict dnbd_decode_hello(const uint8_t *buf, size_t len,
+				    struct dnbd_hello *m);
+enum dnbd_verdict dnbd_decode_announce(const uint8_t *buf, size_t len,
+				       struct dnbd_announce *m);
+enum dnbd_verdict dnbd_decode_read(const uint8_t *buf, size_t len,
+				   struct dnbd_read_req *m);
+enum dnbd_verdict dnbd_decode_reply(const uint8_t *buf, size_t len,
+				    struct dnbd_reply *m);
+enum dnbd_verdict dnbd_decode_error(const uint8_t *buf, size_t len,
+				    struct dnbd_error *m);
+
+/* Mask helpers for READ requests. */
+static inline bool dnbd_mask_test(const uint64_t *mask, unsigned int i)
+{
+	return (mask[i / 64] >> (i % 64)) & 1;
+}
+
+static inline void dnbd_mask_set(uint64_t *mask, unsigned int i)
+{
+	mask[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+#endif /* DNBD_WIRE_H */
