@@ -18,13 +18,32 @@ const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
 #define BACKOFF_SHIFT_MAX	8
 
 /* Read flags for dispatch(). */
-#define TX_RETRY	1	/* retransmission: never suppressed */
-#define TX_NOSUPPRESS	2
+#define TX_RETRY	1	/* retransmission: avoid the last server */
+#define TX_NOSUPPRESS	2	/* we waited on another client's request */
+/* Either way the datagram carries DNBD_F_RETRY: the segments may have been
+ * multicast a moment ago (and missed), so the server's dedup window must
+ * not swallow this request. */
 
 static void count(struct dnbd_client *c, enum dnbd_client_counter i,
 		  uint64_t n)
 {
 	c->counters[i] += n;
+}
+
+static void count_verdict(struct dnbd_client *c, enum dnbd_verdict v)
+{
+	static const enum dnbd_client_counter map[DNBD_VERDICT_MAX] = {
+		[DNBD_BAD_SHORT] = DNBD_CC_drop_short,
+		[DNBD_BAD_MAGIC] = DNBD_CC_drop_magic,
+		[DNBD_BAD_VERSION] = DNBD_CC_drop_version,
+		[DNBD_BAD_LENGTH] = DNBD_CC_drop_length,
+		[DNBD_BAD_CRC] = DNBD_CC_crc_failures,
+		[DNBD_BAD_TYPE] = DNBD_CC_drop_type,
+		[DNBD_BAD_FIELD] = DNBD_CC_drop_field,
+	};
+
+	if (v > DNBD_OK && v < DNBD_VERDICT_MAX)
+		count(c, map[v], 1);
 }
 
 static unsigned int popcount64(uint64_t v)
@@ -331,7 +350,7 @@ static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		s ? &s->addr :
 		&c->cfg.unicast[r->tries % c->cfg.n_unicast],
 		dnbd_encode_read(c->txbuf, sizeof(c->txbuf),
-				 (how & TX_RETRY) ? DNBD_F_RETRY : 0,
+				 how ? DNBD_F_RETRY : 0,
 				 c->image.id, &m));
 }
 
@@ -397,7 +416,7 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 
 	v = dnbd_decode_announce(buf, len, &m);
 	if (v != DNBD_OK) {
-		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		count_verdict(c, v);
 		return;
 	}
 	/* The id must be what name, size and revision say it is. */
@@ -436,7 +455,7 @@ static void on_foreign_read(struct dnbd_client *c, const struct dnbd_hdr *h,
 
 	v = dnbd_decode_read(buf, len, &m);
 	if (v != DNBD_OK) {
-		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		count_verdict(c, v);
 		return;
 	}
 	if (m.client_id == c->client_id) {
@@ -465,11 +484,11 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	struct dnbd_server *s;
 	enum dnbd_verdict v;
 	uint64_t seg, want_len;
-	bool used = false, dup = false;
+	bool used = false, dup = false, partial = false;
 
 	v = dnbd_decode_reply(buf, len, &m);
 	if (v != DNBD_OK) {
-		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		count_verdict(c, v);
 		return;
 	}
 	if (!c->selected || h->image_id != c->image.id) {
@@ -515,6 +534,11 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			} else {
 				read_fill(c, r, seg, m.data, m.data_len);
 				used = true;
+				/* Sticks out of r: the neighbouring read
+				 * (often issued later) wants the rest. */
+				partial |= m.offset < r->offset ||
+					   m.offset + m.data_len >
+					   r->offset + r->length;
 			}
 		}
 		if (read_complete(r)) {
@@ -532,8 +556,11 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			dispatch(c, r, now, TX_NOSUPPRESS);
 		}
 	}
-	if (used)
+	if (used) {
+		if (partial)
+			dnbd_cache_put(&c->cache, seg, m.data, m.data_len);
 		return;
+	}
 	if (dup) {
 		count(c, DNBD_CC_segments_duplicate, 1);
 		return;
@@ -553,7 +580,7 @@ static void on_error(struct dnbd_client *c, const struct dnbd_hdr *h,
 
 	v = dnbd_decode_error(buf, len, &m);
 	if (v != DNBD_OK) {
-		count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		count_verdict(c, v);
 		return;
 	}
 	if (!c->selected || h->image_id != c->image.id ||
@@ -586,10 +613,7 @@ void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
 
 	v = dnbd_decode_hdr(buf, len, &h);
 	if (v != DNBD_OK) {
-		if (v == DNBD_BAD_CRC)
-			count(c, DNBD_CC_crc_failures, 1);
-		else
-			count(c, DNBD_CC_drop_short + v - DNBD_BAD_SHORT, 1);
+		count_verdict(c, v);
 		return;
 	}
 	switch (h.type) {
@@ -664,7 +688,8 @@ int dnbd_client_select(struct dnbd_client *c,
 	/* Our segment grid: our choice, if the servers can send it. */
 	c->image.seg_max = c->cfg.seg_size < img->seg_max ?
 			   c->cfg.seg_size : img->seg_max;
-	if (c->image.seg_max != c->cache.seg_size && c->cache.cap) {
+	/* Never keep segments of another image or revision. */
+	if (c->cache.cap) {
 		uint64_t bytes = (uint64_t)c->cache.cap * c->cache.seg_size;
 
 		dnbd_cache_fini(&c->cache, &c->env);

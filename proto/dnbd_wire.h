@@ -107,7 +107,7 @@ struct dnbd_error {
 	uint32_t echo;
 	uint16_t code;
 	uint64_t offset;
-	uint64_t size;		/* the image size the server sees now */
+	uint64_t size;		/* the image size the server serves */
 };
 
 /* Why a datagram was rejected; indexes the drop counters. */
@@ -133,7 +133,8 @@ uint64_t dnbd_image_id(const char *name, size_t name_len, uint64_t size,
 
 /*
  * Encoders write a complete datagram, CRC included, into buf and return
- * its length, or 0 when buflen is too small or a field is out of range.
+ * its length, or 0 when buflen is too small or a length, segment size or
+ * offset is out of range.  Names are the caller's to check.
  */
 size_t dnbd_encode_hello(uint8_t *buf, size_t buflen, uint64_t image_id,
 			 const struct dnbd_hello *m);
@@ -150,6 +151,9 @@ size_t dnbd_encode_error(uint8_t *buf, size_t buflen, uint16_t sender,
 			 uint64_t image_id, const struct dnbd_error *m);
 /* Computes and stores the CRC of a finished datagram of len bytes. */
 void dnbd_seal(uint8_t *buf, size_t len);
+/* The same for a datagram sent as header + data (two iovecs). */
+void dnbd_seal_split(uint8_t *hdr, size_t hdr_len, const uint8_t *data,
+		     size_t data_len);
 
 /* Checks length, magic, version, declared length and CRC; fills h. */
 enum dnbd_verdict dnbd_decode_hdr(const uint8_t *buf, size_t len,

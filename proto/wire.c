@@ -123,6 +123,16 @@ void dnbd_seal(uint8_t *buf, size_t len)
 	put32(buf + 8, dnbd_crc32c(0, buf, len));
 }
 
+void dnbd_seal_split(uint8_t *hdr, size_t hdr_len, const uint8_t *data,
+		     size_t data_len)
+{
+	uint32_t crc;
+
+	put32(hdr + 8, 0);
+	crc = dnbd_crc32c(0, hdr, hdr_len);
+	put32(hdr + 8, dnbd_crc32c(crc, data, data_len));
+}
+
 size_t dnbd_encode_hello(uint8_t *buf, size_t buflen, uint64_t image_id,
 			 const struct dnbd_hello *m)
 {
@@ -163,7 +173,8 @@ size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
 			uint64_t image_id, const struct dnbd_read_req *m)
 {
 	if (buflen < DNBD_READ_LEN || m->seg_count == 0 ||
-	    m->seg_count > DNBD_REQ_SEGS_MAX)
+	    m->seg_count > DNBD_REQ_SEGS_MAX || m->seg_size < DNBD_SEG_MIN ||
+	    m->seg_size > DNBD_SEG_MAX || m->offset % m->seg_size)
 		return 0;
 	put_hdr(buf, DNBD_T_READ, flags, 0, DNBD_READ_LEN, image_id);
 	put32(buf + 24, m->client_id);
@@ -186,7 +197,7 @@ size_t dnbd_encode_reply_hdr(uint8_t *buf, size_t buflen, uint16_t flags,
 {
 	size_t len = DNBD_REPLY_LEN + m->data_len;
 
-	if (buflen < len || sender == 0)
+	if (buflen < len || sender == 0 || m->data_len > DNBD_SEG_MAX)
 		return 0;
 	put_hdr(buf, DNBD_T_REPLY, flags, sender, len, image_id);
 	put32(buf + 24, m->client_id);

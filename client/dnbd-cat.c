@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dnbd-cat - write a dnbd image, or a range of it, to stdout.
+ *
+ * It keeps a window of reads in flight through the client protocol core
+ * and writes them out in order as they complete.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "session.h"
+#include "stats.h"
+#include "util.h"
+
+#define CHUNK_MAX	(64u << 10)
+#define WINDOW_DEFAULT	16
+#define WINDOW_MAX	256
+
+enum { EXIT_USAGE = 2, EXIT_READ = 3 };
+
+struct slot {
+	struct dnbd_read r;
+	bool busy, done;
+	int err;
+};
+
+struct cat {
+	struct session s;
+	struct slot *slots;
+	unsigned int window;
+	uint64_t next_off, end, written;
+	uint32_t chunk;
+	const char *stats_path;
+	int verbose;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"dnbd-cat, version " DNBD_VERSION_STRING "\n"
+"Usage: dnbd-cat -b <group|address[,address...]> [options] > out\n"
+"\n"
+"  -b|--bind     <address>  multicast group, or unicast server address(es)\n"
+"  -I|--iface    <name>     interface for multicast\n"
+"  -p|--port     <port>     UDP port (default 5001)\n"
+"     --image    <name>     image to read (needed if a group has several)\n"
+"     --offset   <bytes>    start here (K/M/G suffixes)\n"
+"     --length   <bytes>    read this much (default: to the end)\n"
+"     --timeout  <seconds>  give up when no server answers (default 5)\n"
+"     --seg-size <bytes>    segment size, 512..8900 (default 1400)\n"
+"     --cache-size <bytes>  cache for overheard replies (default 64M)\n"
+"     --window   <n>        reads in flight, 1..256 (default 16)\n"
+"     --list                list the images on the group and exit\n"
+"     --stats    <file>     write counters as JSON at exit\n"
+"  -v|--verbose             counters and servers on stderr at exit\n"
+"  -V|--version, -h|--help\n");
+}
+
+static void on_done(struct session *s, struct dnbd_read *r, int err)
+{
+	struct slot *sl = r->priv;
+
+	(void)s;
+	sl->done = true;
+	sl->err = err;
+}
+
+static void on_server(struct session *s, uint16_t id, int up)
+{
+	struct cat *c = s->priv;
+
+	if (c->verbose)
+		log_info("server %u %s", id, up ? "up" : "down");
+}
+
+static void print_servers(FILE *f, const struct dnbd_client *core, bool json)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		const struct dnbd_server *sv = &core->servers[i];
+		const char *st = sv->state == DNBD_SRV_UP ? "up" : "down";
+
+		if (sv->state == DNBD_SRV_EMPTY)
+			continue;
+		if (json)
+			fprintf(f, "%s{\"id\":%u,\"state\":\"%s\",\"srtt_us\":%u,"
+				"\"rttvar_us\":%u,\"weight\":%u,\"requests\":%"
+				PRIu64 ",\"replies\":%" PRIu64 "}",
+				n ? "," : "", sv->id, st, sv->srtt_us,
+				sv->rttvar_us, sv->weight, sv->requests,
+				sv->replies);
+		else
+			fprintf(f, "dnbd-cat: server %u %s srtt %u us weight "
+				"%u requests %" PRIu64 " replies %" PRIu64 "\n",
+				sv->id, st, sv->srtt_us, sv->weight,
+				sv->requests, sv->replies);
+		n++;
+	}
+}
+
+static void report(struct cat *c)
+{
+	const struct dnbd_client *core = &c->s.core;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+	int err;
+
+	if (c->verbose) {
+		text_counters(stderr, "dnbd-cat:", dnbd_client_counter_names,
+			      core->counters, DNBD_CC_MAX);
+		print_servers(stderr, core, false);
+	}
+	if (!c->stats_path)
+		return;
+	f = open_memstream(&data, &len);
+	if (!f)
+		return;
+	fprintf(f, "{\"image\":{\"name\":\"%s\",\"id\":\"0x%016" PRIx64 "\","
+		"\"size\":%" PRIu64 ",\"revision\":%u,\"seg_size\":%u},"
+		"\"bytes_written\":%" PRIu64 ",\"counters\":{",
+		core->image.name, core->image.id, core->image.size,
+		core->image.revision, core->image.seg_max, c->written);
+	json_counters(f, dnbd_client_counter_names, core->counters,
+		      DNBD_CC_MAX);
+	fprintf(f, "},\"servers\":[");
+	print_servers(f, core, true);
+	fprintf(f, "]}\n");
+	fclose(f);
+	err = write_file_atomic(c->stats_path, data, len);
+	if (err)
+		log_err("cannot write %s: %s", c->stats_path, strerror(-err));
+	free(data);
+}
+
+static int write_all(const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(STDOUT_FILENO, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Start the next chunk in slot sl; false when nothing is left. */
+static int submit(struct cat *c, struct slot *sl)
+{
+	uint64_t left = c->end - c->next_off;
+	int rc;
+
+	if (!left)
+		return 0;
+	sl->r.offset = c->next_off;
+	/* Chunks end on chunk boundaries, so clients share segments. */
+	sl->r.length = (uint32_t)(c->chunk - c->next_off % c->chunk);
+	if (sl->r.length > left)
+		sl->r.length = (uint32_t)left;
+	sl->r.priv = sl;
+	sl->busy = true;
+	sl->done = false;
+	sl->err = 0;
+	c->next_off += sl->r.length;
+	rc = dnbd_client_read(&c->s.core, &sl->r, now_us());
+	if (rc) {
+		sl->done = true;
+		sl->err = rc;
+	}
+	return 1;
+}
+
+static int transfer(struct cat *c)
+{
+	unsigned int head = 0, i;
+
+	for (i = 0; i < c->window; i++)
+		if (!submit(c, &c->slots[i]))
+			break;
+	while (c->slots[head].busy) {
+		struct slot *sl = &c->slots[head];
+
+		if (interrupted) {
+			log_err("interrupted after %" PRIu64 " bytes",
+				c->written);
+			return 1;
+		}
+		if (!sl->done) {
+			session_poll(&c->s, 1000000);
+			continue;
+		}
+		if (sl->err) {
+			log_err("read of %u bytes at offset %" PRIu64 " "
+				"failed: %s", sl->r.length, sl->r.offset,
+				session_strerror(sl->err));
+			return EXIT_READ;
+		}
+		if (write_all(sl->r.buf, sl->r.length)) {
+			log_err("write to stdout failed: %s", strerror(errno));
+			return 1;
+		}
+		c->written += sl->r.length;
+		sl->busy = false;
+		submit(c, sl);
+		head = (head + 1) % c->window;
+	}
+	return 0;
+}
+
+static void list_images(struct cat *c)
+{
+	const struct dnbd_client *core = &c->s.core;
+	char ids[256];
+	unsigned int i;
+
+	for (i = 0; i < core->n_images; i++) {
+		const struct dnbd_image_info *img = &core->images[i];
+
+		session_image_servers(&c->s, img->id, ids, sizeof(ids));
+		printf("image %s id 0x%016" PRIx64 " size %" PRIu64
+		       " revision %u servers %s\n", img->name, img->id,
+		       img->size, img->revision, ids);
+	}
+}
+
+enum { O_IMAGE = 256, O_OFFSET, O_LENGTH, O_TIMEOUT, O_SEG, O_CACHE,
+       O_WINDOW, O_LIST, O_STATS };
+
+struct args {
+	struct session_opts so;
+	const char *image;
+	uint64_t offset, length;
+	bool have_length, list;
+};
+
+static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "bind", required_argument, NULL, 'b' },
+		{ "iface", required_argument, NULL, 'I' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "image", required_argument, NULL, O_IMAGE },
+		{ "offset", required_argument, NULL, O_OFFSET },
+		{ "length", required_argument, NULL, O_LENGTH },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "seg-size", required_argument, NULL, O_SEG },
+		{ "cache-size", required_argument, NULL, O_CACHE },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "list", no_argument, NULL, O_LIST },
+		{ "stats", required_argument, NULL, O_STATS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	int o;
+
+	memset(a, 0, sizeof(*a));
+	a->so.port = DNBD_DEFAULT_PORT;
+	a->so.seg_size = DNBD_SEG_DEFAULT;
+	a->so.cache_bytes = 64u << 20;
+	a->so.timeout_us = 5000000;
+	c->window = WINDOW_DEFAULT;
+	while ((o = getopt_long(argc, argv, "b:I:p:vVh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'b': a->so.bind = optarg; break;
+		case 'I': a->so.iface = optarg; break;
+		case 'p':
+			if (!parse_range(optarg, 1, 65535, &v))
+				goto bad;
+			a->so.port = (uint16_t)v;
+			break;
+		case O_IMAGE: a->image = optarg; break;
+		case O_OFFSET:
+			if (!parse_size(optarg, &a->offset))
+				goto bad;
+			break;
+		case O_LENGTH:
+			if (!parse_size(optarg, &a->length))
+				goto bad;
+			a->have_length = true;
+			break;
+		case O_TIMEOUT:
+			if (!parse_range(optarg, 1, 86400, &v))
+				goto bad;
+			a->so.timeout_us = v * 1000000;
+			break;
+		case O_SEG:
+			if (!parse_range(optarg, DNBD_SEG_MIN, DNBD_SEG_MAX, &v))
+				goto bad;
+			a->so.seg_size = (uint16_t)v;
+			break;
+		case O_CACHE:
+			if (!parse_size(optarg, &a->so.cache_bytes))
+				goto bad;
+			break;
+		case O_WINDOW:
+			if (!parse_range(optarg, 1, WINDOW_MAX, &v))
+				goto bad;
+			c->window = (unsigned int)v;
+			break;
+		case O_LIST: a->list = true; break;
+		case O_STATS: c->stats_path = optarg; break;
+		case 'v': c->verbose++; break;
+		case 'V':
+			printf("dnbd-cat, version " DNBD_VERSION_STRING "\n");
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "dnbd-cat: unexpected argument '%s'\n",
+			argv[optind]);
+		return -1;
+	}
+	if (!a->so.bind) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "dnbd-cat: invalid value for %s: '%s'\n",
+		argv[optind - 1], optarg);
+	return -1;
+}
+
+/* Range checks against the image; prints the error itself. */
+static int set_range(struct cat *c, const struct args *a)
+{
+	uint64_t size = c->s.core.image.size;
+
+	if (a->offset > size || (a->offset == size && a->have_length &&
+				 a->length)) {
+		log_err("offset %" PRIu64 " is beyond the end of image %s "
+			"(%" PRIu64 " bytes)", a->offset,
+			c->s.core.image.name, size);
+		return -1;
+	}
+	c->next_off = a->offset;
+	c->end = a->have_length ? a->offset + a->length : size;
+	if (c->end > size || c->end < a->offset) {
+		log_err("--length %" PRIu64 " runs past the end of image %s "
+			"(%" PRIu64 " bytes from offset %" PRIu64 ")",
+			a->length, c->s.core.image.name, size, a->offset);
+		return -1;
+	}
+	c->chunk = dnbd_client_max_read(&c->s.core);
+	if (c->chunk > CHUNK_MAX)
+		c->chunk = CHUNK_MAX;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cat c;
+	struct args a;
+	char err[512];
+	unsigned int i;
+	int rc;
+
+	log_init("dnbd-cat", 1);
+	if (parse_args(&c, &a, argc, argv))
+		return EXIT_USAGE;
+	log_init("dnbd-cat", c.verbose);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	c.s.read_done = on_done;
+	c.s.server_event = on_server;
+	c.s.priv = &c;
+	if (session_open(&c.s, &a.so, err, sizeof(err))) {
+		log_err("%s", err);
+		return EXIT_USAGE;
+	}
+	if (session_discover(&c.s, a.image, a.so.timeout_us, a.list, err,
+			     sizeof(err))) {
+		log_err("%s", err);
+		session_close(&c.s);
+		return EXIT_USAGE;
+	}
+	if (a.list) {
+		list_images(&c);
+		session_close(&c.s);
+		return 0;
+	}
+	if (c.verbose)
+		log_info("image %s, %" PRIu64 " bytes, revision %u, "
+			 "servers up: %u", c.s.core.image.name,
+			 c.s.core.image.size, c.s.core.image.revision,
+			 dnbd_client_servers_up(&c.s.core));
+	if (set_range(&c, &a)) {
+		session_close(&c.s);
+		return EXIT_READ;
+	}
+	c.slots = calloc(c.window, sizeof(*c.slots));
+	for (i = 0; c.slots && i < c.window; i++) {
+		c.slots[i].r.buf = malloc(c.chunk);
+		if (!c.slots[i].r.buf)
+			break;
+	}
+	if (!c.slots || i < c.window) {
+		log_err("out of memory");
+		rc = 1;
+	} else {
+		rc = transfer(&c);
+	}
+	/* Cancel what is still in flight before the buffers go away. */
+	dnbd_client_cancel_all(&c.s.core, -DNBD_ERR_CANCELED);
+	report(&c);
+	for (i = 0; c.slots && i < c.window; i++)
+		free(c.slots[i].r.buf);
+	free(c.slots);
+	session_close(&c.s);
+	return rc;
+}

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/* session.c - the userspace host of the client protocol core. */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define RECV_BATCH	32
+#define REPLICA_GRACE_US 300000u	/* listen for replicas after the first */
+
+static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
+		    size_t len)
+{
+	struct session *s = ctx;
+	struct sockaddr_in sin;
+
+	addr_to_sin(to, &sin);
+	/* A lost datagram is the core's business: it retransmits. */
+	return sendto(s->fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&sin,
+		      sizeof(sin)) < 0 ? -errno : 0;
+}
+
+static void *env_alloc(void *ctx, size_t len)
+{
+	(void)ctx;
+	return calloc(1, len);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static uint32_t env_random(void *ctx)
+{
+	struct session *s = ctx;
+
+	/* xorshift64*: plenty for server choice and ids. */
+	s->rng ^= s->rng >> 12;
+	s->rng ^= s->rng << 25;
+	s->rng ^= s->rng >> 27;
+	return (uint32_t)((s->rng * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static void env_read_done(void *ctx, struct dnbd_read *r, int err)
+{
+	struct session *s = ctx;
+
+	if (s->read_done)
+		s->read_done(s, r, err);
+}
+
+static void env_server_event(void *ctx, uint16_t id, int up)
+{
+	struct session *s = ctx;
+
+	if (s->server_event)
+		s->server_event(s, id, up);
+}
+
+const char *session_strerror(int err)
+{
+	switch (-err) {
+	case 0: return "success";
+	case DNBD_ERR_INVAL: return "invalid argument";
+	case DNBD_ERR_RANGE: return "beyond the end of the image";
+	case DNBD_ERR_TIMEDOUT: return "timed out: no server answered";
+	case DNBD_ERR_NOMEM: return "out of memory";
+	case DNBD_ERR_CANCELED: return "canceled";
+	case DNBD_ERR_NOIMAGE: return "no image selected";
+	default: return "unknown error";
+	}
+}
+
+static int parse_bind(struct dnbd_client_cfg *cfg, const struct session_opts *o,
+		      char *err, size_t errlen)
+{
+	char buf[1024], *tok, *save = NULL;
+	struct dnbd_addr a;
+
+	if (!o->bind || strlen(o->bind) >= sizeof(buf)) {
+		snprintf(err, errlen, "-b needs an address");
+		return -1;
+	}
+	strcpy(buf, o->bind);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!addr_parse(tok, o->port, &a)) {
+			snprintf(err, errlen, "-b: '%s' is not an IPv4 address",
+				 tok);
+			return -1;
+		}
+		if (addr_is_multicast(&a)) {
+			if (cfg->multicast || cfg->n_unicast) {
+				snprintf(err, errlen, "-b: give one multicast "
+					 "group, or unicast server addresses");
+				return -1;
+			}
+			cfg->multicast = true;
+			cfg->group = a;
+		} else {
+			if (cfg->multicast ||
+			    cfg->n_unicast == DNBD_MAX_SERVERS) {
+				snprintf(err, errlen, "-b: give one multicast "
+					 "group, or up to %d unicast servers",
+					 DNBD_MAX_SERVERS);
+				return -1;
+			}
+			cfg->unicast[cfg->n_unicast++] = a;
+		}
+	}
+	if (!cfg->multicast && !cfg->n_unicast) {
+		snprintf(err, errlen, "-b needs an address");
+		return -1;
+	}
+	return 0;
+}
+
+int session_open(struct session *s, const struct session_opts *o, char *err,
+		 size_t errlen)
+{
+	struct dnbd_client_cfg cfg;
+	struct dnbd_env env = {
+		.ctx = s, .send = env_send, .alloc = env_alloc,
+		.free = env_free, .random = env_random,
+		.read_done = env_read_done, .server_event = env_server_event,
+	};
+	char a[ADDR_STRLEN];
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	s->fd = -1;
+	if (parse_bind(&cfg, o, err, errlen))
+		return -1;
+	if (getrandom(&s->rng, sizeof(s->rng), 0) != sizeof(s->rng) || !s->rng)
+		s->rng = now_us() ^ ((uint64_t)getpid() << 32) ^ 1;
+	cfg.seg_size = o->seg_size;
+	cfg.cache_bytes = o->cache_bytes;
+	cfg.io_timeout_us = o->timeout_us;
+	rc = dnbd_client_init(&s->core, &cfg, &env);
+	if (rc) {
+		snprintf(err, errlen, "client core: %s", session_strerror(rc));
+		return -1;
+	}
+	/* Multicast: listen on the group (replies go there); unicast: any
+	 * local port, servers answer the source address. */
+	s->fd = udp_socket(cfg.multicast ? &cfg.group : NULL, 0, o->iface, 1,
+			   err, errlen);
+	if (s->fd < 0) {
+		dnbd_client_fini(&s->core);
+		return -1;
+	}
+	snprintf(s->where, sizeof(s->where), "%s%s",
+		 addr_str(cfg.multicast ? &cfg.group : &cfg.unicast[0], a),
+		 !cfg.multicast && cfg.n_unicast > 1 ? " (and others)" : "");
+	return 0;
+}
+
+void session_poll(struct session *s, uint64_t max_us)
+{
+	struct mmsghdr msg[RECV_BATCH];
+	struct iovec iov[RECV_BATCH];
+	struct sockaddr_in from[RECV_BATCH];
+	static uint8_t buf[RECV_BATCH][DNBD_DGRAM_MAX + 1];
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	struct dnbd_addr fa;
+	uint64_t now = now_us(), deadline;
+	int n, i, rounds = 0;
+
+	deadline = dnbd_client_timer(&s->core, now);
+	now = now_us();
+	if (deadline > now + max_us)
+		deadline = now + max_us;
+	n = poll(&pfd, 1, deadline > now ?
+		 (int)((deadline - now + 999) / 1000) : 0);
+	if (n <= 0)
+		return;
+	do {
+		for (i = 0; i < RECV_BATCH; i++) {
+			iov[i].iov_base = buf[i];
+			iov[i].iov_len = sizeof(buf[i]);
+			memset(&msg[i], 0, sizeof(msg[i]));
+			msg[i].msg_hdr.msg_iov = &iov[i];
+			msg[i].msg_hdr.msg_iovlen = 1;
+			msg[i].msg_hdr.msg_name = &from[i];
+			msg[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		n = recvmmsg(s->fd, msg, RECV_BATCH, MSG_DONTWAIT, NULL);
+		for (i = 0; i < n; i++) {
+			size_t len = msg[i].msg_len;
+
+			/* Oversized: hand over as is; the core counts it. */
+			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
+				len = DNBD_DGRAM_MAX + 1;
+			addr_from_sin(&from[i], &fa);
+			dnbd_client_input(&s->core, buf[i], len, &fa, now_us());
+		}
+	} while (n == RECV_BATCH && ++rounds < 64);
+}
+
+unsigned int session_image_servers(const struct session *s, uint64_t id,
+				   char *ids, size_t idslen)
+{
+	unsigned int i, n = 0;
+	size_t off = 0;
+
+	if (idslen)
+		ids[0] = '\0';
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		const struct dnbd_server *sv = &s->core.servers[i];
+
+		if (sv->state == DNBD_SRV_EMPTY || sv->image_id != id)
+			continue;
+		n++;
+		if (off < idslen)
+			off += (size_t)snprintf(ids + off, idslen - off,
+						"%s%u", n > 1 ? "," : "",
+						sv->id);
+	}
+	return n;
+}
+
+static const struct dnbd_image_info *choose(struct session *s,
+					    const char *name, char *err,
+					    size_t errlen)
+{
+	const struct dnbd_image_info *best = NULL;
+	unsigned int i, n = 0, servers, best_servers = 0;
+	char names[512] = "";
+	size_t off = 0;
+
+	for (i = 0; i < s->core.n_images; i++) {
+		const struct dnbd_image_info *img = &s->core.images[i];
+
+		if (off < sizeof(names))
+			off += (size_t)snprintf(names + off,
+						sizeof(names) - off, "%s%s",
+						i ? ", " : "", img->name);
+		if (name && strcmp(name, img->name))
+			continue;
+		n++;
+		/* Revisions differ: take the one most servers export. */
+		servers = session_image_servers(s, img->id, NULL, 0);
+		if (servers > best_servers) {
+			best = img;
+			best_servers = servers;
+		}
+	}
+	if (!name && s->core.n_images > 1) {
+		snprintf(err, errlen, "%u images on %s (%s): choose one with "
+			 "--image", s->core.n_images, s->where, names);
+		return NULL;
+	}
+	if (!best) {
+		snprintf(err, errlen, "no image named '%s' on %s (found: %s)",
+			 name, s->where, names);
+		return NULL;
+	}
+	if (n > 1)
+		log_err("warning: servers on %s export %u revisions of '%s'; "
+			"using revision %u (id 0x%016" PRIx64 ")", s->where, n,
+			best->name, best->revision, best->id);
+	return best;
+}
+
+int session_discover(struct session *s, const char *name, uint64_t timeout_us,
+		     bool list_only, char *err, size_t errlen)
+{
+	const struct dnbd_image_info *img;
+	uint64_t start = now_us(), end = start + timeout_us, now, next_hello;
+	int rc;
+
+	dnbd_client_hello(&s->core, name, start);
+	next_hello = start + 250000;
+	for (now = start; now < end; now = now_us()) {
+		if (s->core.n_images && end > now + REPLICA_GRACE_US &&
+		    (!name || choose(s, name, err, errlen)))
+			end = now + REPLICA_GRACE_US;
+		if (now >= next_hello) {
+			dnbd_client_hello(&s->core, name, now);
+			next_hello = now + 250000;
+		}
+		session_poll(s, (next_hello < end ? next_hello : end) - now);
+	}
+	if (!s->core.n_images) {
+		snprintf(err, errlen, "no dnbd server answered on %s within "
+			 "%.1f s", s->where, (double)timeout_us / 1e6);
+		return -1;
+	}
+	if (list_only)
+		return 0;
+	img = choose(s, name, err, errlen);
+	if (!img)
+		return -1;
+	rc = dnbd_client_select(&s->core, img);
+	if (rc) {
+		snprintf(err, errlen, "cannot use image %s: %s", img->name,
+			 session_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+void session_close(struct session *s)
+{
+	dnbd_client_fini(&s->core);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}

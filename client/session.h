@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * session.h - the userspace host of the client protocol core: a UDP
+ * socket, a clock, memory and randomness for struct dnbd_env, and image
+ * discovery.  dnbd-cat uses it; dnbd-client will use it to find the
+ * image before handing it to the kernel.
+ */
+#ifndef DNBD_SESSION_H
+#define DNBD_SESSION_H
+
+#include "dnbd_client.h"
+#include "net.h"
+
+struct session_opts {
+	const char *bind;	/* group, or unicast address[,address...] */
+	const char *iface;
+	uint16_t port;
+	uint16_t seg_size;
+	uint64_t cache_bytes;
+	uint64_t timeout_us;	/* discovery, and each read (0: forever) */
+};
+
+struct session {
+	struct dnbd_client core;
+	int fd;
+	uint64_t rng;
+	char where[128];	/* for messages: "239.0.0.1:5001" */
+	void (*read_done)(struct session *s, struct dnbd_read *r, int err);
+	void (*server_event)(struct session *s, uint16_t id, int up);
+	void *priv;
+};
+
+int session_open(struct session *s, const struct session_opts *o, char *err,
+		 size_t errlen);
+/*
+ * Sends HELLOs until an announcement arrives, then listens a little
+ * longer for replicas.  With name NULL it needs exactly one image on the
+ * group.  list_only: stop after discovery without selecting.
+ * Returns 0, or -1 with a message in err (no server, unknown name...).
+ */
+int session_discover(struct session *s, const char *name, uint64_t timeout_us,
+		     bool list_only, char *err, size_t errlen);
+/* Waits for datagrams or the next timer, at most max_us; feeds the core. */
+void session_poll(struct session *s, uint64_t max_us);
+void session_close(struct session *s);
+const char *session_strerror(int err);
+unsigned int session_image_servers(const struct session *s, uint64_t id,
+				   char *ids, size_t idslen);
+
+#endif

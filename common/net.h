@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* net.h - userspace sockets: addresses, multicast and unicast UDP. */
+#ifndef DNBD_NET_H
+#define DNBD_NET_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+
+#include "dnbd_client.h"	/* struct dnbd_addr */
+
+#define ADDR_STRLEN 64
+
+/* Parses a dotted IPv4 address; port is stored as given. */
+bool addr_parse(const char *s, uint16_t port, struct dnbd_addr *a);
+bool addr_is_multicast(const struct dnbd_addr *a);
+bool addr_equal(const struct dnbd_addr *a, const struct dnbd_addr *b);
+void addr_to_sin(const struct dnbd_addr *a, struct sockaddr_in *sin);
+void addr_from_sin(const struct sockaddr_in *sin, struct dnbd_addr *a);
+const char *addr_str(const struct dnbd_addr *a, char buf[ADDR_STRLEN]);
+/* Next group address: last octet + k (239.0.0.1 + 1 = 239.0.0.2). */
+bool addr_add(const struct dnbd_addr *a, unsigned int k, struct dnbd_addr *out);
+
+/*
+ * A UDP socket bound to bind_addr (a group: joined on iface, replies to
+ * the group leave through iface with ttl), or to INADDR_ANY:port when
+ * bind_addr is NULL.  Returns the fd, or -1 with a message in err.
+ */
+int udp_socket(const struct dnbd_addr *bind_addr, uint16_t any_port,
+	       const char *iface, int ttl, char *err, size_t errlen);
+
+/* Grow the socket buffers (root may exceed rmem_max). */
+void udp_set_buffers(int fd, int bytes);
+
+#endif

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: GPL-2.0
+/* stats.c - a small JSON writer for counters and stats files. */
+#include "stats.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+void json_counters(FILE *f, const char *const *names,
+		   const uint64_t *values, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", names[i],
+			values[i]);
+}
+
+void text_counters(FILE *f, const char *prefix, const char *const *names,
+		   const uint64_t *values, unsigned int n)
+{
+	unsigned int i;
+	int col = 0;
+
+	for (i = 0; i < n; i++) {
+		if (col == 0)
+			col = fprintf(f, "%s", prefix);
+		col += fprintf(f, " %s=%" PRIu64, names[i], values[i]);
+		if (col > 90 || i == n - 1) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+}

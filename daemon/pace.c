@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pace.c - the --rate token bucket shared by all worker threads.
+ *
+ * Tokens are bytes, refilled at rate bytes per second up to a burst of
+ * 5 ms worth (at least 16 KiB), so a paced server sends small, even
+ * bursts instead of whole requests at line rate.
+ */
+#include "server.h"
+#include "util.h"
+
+void pace_init(struct pacer *p, uint64_t rate)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	p->rate = rate;
+	p->burst = rate / 200 > 16384 ? rate / 200 : 16384;
+	p->tokens = (int64_t)p->burst;
+	p->last_us = now_us();
+}
+
+/* Takes bytes from the bucket, sleeping until they are there.  Returns
+ * true if it had to wait. */
+bool pace_take(struct pacer *p, uint64_t bytes)
+{
+	uint64_t now, add;
+	int64_t need;
+	bool waited = false;
+
+	if (!p->rate)
+		return false;
+	/* Wait for min(bytes, burst), then go into debt for the rest: the
+	 * next caller pays it back, so the long-run rate is exact. */
+	need = (int64_t)(bytes < p->burst ? bytes : p->burst);
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		now = now_us();
+		add = (now - p->last_us) * p->rate / 1000000u;
+		/* Keep the fraction of a byte not yet earned. */
+		p->last_us += add * 1000000u / p->rate;
+		p->tokens += (int64_t)add;
+		if (p->tokens >= (int64_t)p->burst) {
+			p->tokens = (int64_t)p->burst;
+			p->last_us = now;
+		}
+		if (p->tokens >= need)
+			break;
+		/* Sleep holding the lock: the others would only queue. */
+		sleep_us((uint64_t)(need - p->tokens) * 1000000u / p->rate + 1);
+		waited = true;
+	}
+	p->tokens -= (int64_t)bytes;
+	pthread_mutex_unlock(&p->lock);
+	return waited;
+}

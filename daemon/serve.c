@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * serve.c - what the server does with a datagram, and the workers that
+ * send read replies.
+ *
+ * The event loop (main.c) calls serve_datagram() for every datagram.  It
+ * validates it completely, answers HELLO with ANNOUNCE, answers bad reads
+ * with ERROR and turns good reads into jobs.  A worker takes a job, reads
+ * the requested span of the image with one pread(), and sends one REPLY
+ * per wanted segment with sendmmsg(): a 48-byte header iovec plus a data
+ * iovec pointing into the span buffer, so data is never copied twice.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "server.h"
+#include "util.h"
+
+#define SEND_BATCH	32
+#define SPAN_MAX	((size_t)DNBD_REQ_SEGS_MAX * DNBD_SEG_MAX)
+
+static void count_verdict(struct server *s, enum dnbd_verdict v)
+{
+	static const enum srv_counter map[DNBD_VERDICT_MAX] = {
+		[DNBD_BAD_SHORT] = SC_drop_short,
+		[DNBD_BAD_MAGIC] = SC_drop_magic,
+		[DNBD_BAD_VERSION] = SC_drop_version,
+		[DNBD_BAD_LENGTH] = SC_drop_length,
+		[DNBD_BAD_CRC] = SC_crc_failures,
+		[DNBD_BAD_TYPE] = SC_drop_type,
+		[DNBD_BAD_FIELD] = SC_drop_field,
+	};
+
+	if (v > DNBD_OK && v < DNBD_VERDICT_MAX)
+		sc_add(s, map[v], 1);
+}
+
+static void send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
+		       const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in sin;
+
+	addr_to_sin(to, &sin);
+	if (sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		sc_add(s, SC_send_errors, 1);
+	else
+		sc_add(s, SC_bytes_sent, len);
+}
+
+void serve_announce(struct server *s, struct image *img, uint32_t client_id,
+		    uint32_t echo, const struct dnbd_addr *to)
+{
+	struct dnbd_announce m;
+	uint8_t buf[DNBD_ANNOUNCE_LEN + DNBD_NAME_MAX];
+	size_t len;
+
+	if (atomic_load(&img->changed))
+		return;			/* do not advertise what we refuse */
+	memset(&m, 0, sizeof(m));
+	m.client_id = client_id;
+	m.echo = echo;
+	m.size = img->size;
+	m.revision = img->revision;
+	m.seg_max = s->cfg.seg_max;
+	m.name_len = img->name_len;
+	memcpy(m.name, img->name, img->name_len);
+	len = dnbd_encode_announce(buf, sizeof(buf), s->cfg.id, img->id, &m);
+	send_dgram(s, s->socks[img->sock].fd, to, buf, len);
+	sc_add(s, SC_announces_sent, 1);
+}
+
+static void send_error(struct server *s, const struct image *img,
+		       const struct dnbd_read_req *r, uint16_t code,
+		       const struct dnbd_addr *to)
+{
+	struct dnbd_error m = {
+		.client_id = r->client_id,
+		.req_id = r->req_id,
+		.echo = r->echo,
+		.code = code,
+		.offset = r->offset,
+		.size = img->size,
+	};
+	uint8_t buf[DNBD_ERROR_LEN];
+
+	send_dgram(s, s->socks[img->sock].fd, to, buf,
+		   dnbd_encode_error(buf, sizeof(buf), s->cfg.id, img->id,
+				     &m));
+	sc_add(s, SC_errors_sent, 1);
+}
+
+static struct image *find_image(struct server *s, struct srv_sock *sk,
+				uint64_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->cfg.n_images; i++) {
+		struct image *img = &s->cfg.images[i];
+
+		if (&s->socks[img->sock] == sk && (!id || img->id == id))
+			return img;
+	}
+	return NULL;
+}
+
+static void on_hello(struct server *s, struct srv_sock *sk,
+		     const struct dnbd_hdr *h, const uint8_t *buf, size_t len,
+		     const struct dnbd_addr *from)
+{
+	struct dnbd_hello m;
+	enum dnbd_verdict v;
+	unsigned int i;
+
+	v = dnbd_decode_hello(buf, len, &m);
+	if (v != DNBD_OK) {
+		count_verdict(s, v);
+		return;
+	}
+	sc_add(s, SC_hellos, 1);
+	for (i = 0; i < s->cfg.n_images; i++) {
+		struct image *img = &s->cfg.images[i];
+
+		if (&s->socks[img->sock] != sk)
+			continue;
+		if (h->image_id && h->image_id != img->id)
+			continue;
+		if (m.name_len && (m.name_len != img->name_len ||
+				   memcmp(m.name, img->name, m.name_len)))
+			continue;
+		serve_announce(s, img, m.client_id, m.echo,
+			       s->cfg.multicast ? &img->group : from);
+	}
+}
+
+static unsigned int popcount64(uint64_t v)
+{
+	return (unsigned int)__builtin_popcountll(v);
+}
+
+static unsigned int highest_bit(const uint64_t *mask)
+{
+	return mask[1] ? 127 - (unsigned int)__builtin_clzll(mask[1]) :
+	       63 - (unsigned int)__builtin_clzll(mask[0]);
+}
+
+/* Drop segments multicast less than dedup_us ago, unless a retry. */
+static void dedup(struct server *s, struct image *img,
+		  struct dnbd_read_req *r, bool retry, uint64_t now)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->seg_count; i++) {
+		uint64_t seg = r->offset / r->seg_size + i;
+		struct dedup_slot *d;
+
+		if (!dnbd_mask_test(r->mask, i))
+			continue;
+		d = &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> 51];
+		if (!retry && d->seg == seg && d->seg_size == r->seg_size &&
+		    now - d->sent_us < s->cfg.dedup_us) {
+			r->mask[i / 64] &= ~((uint64_t)1 << (i % 64));
+			sc_add(s, SC_duplicates_suppressed, 1);
+			continue;
+		}
+		d->seg = seg;
+		d->seg_size = r->seg_size;
+		d->sent_us = now;
+	}
+}
+
+static void enqueue(struct server *s, const struct job *j)
+{
+	pthread_mutex_lock(&s->qlock);
+	if (s->qlen == JOBQ_LEN) {
+		pthread_mutex_unlock(&s->qlock);
+		sc_add(s, SC_queue_full, 1);	/* the client will retry */
+		return;
+	}
+	s->queue[(s->qhead + s->qlen++) % JOBQ_LEN] = *j;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+}
+
+static void on_read(struct server *s, struct srv_sock *sk,
+		    const struct dnbd_hdr *h, const uint8_t *buf, size_t len,
+		    const struct dnbd_addr *from, uint64_t now)
+{
+	struct dnbd_read_req r;
+	struct image *img;
+	enum dnbd_verdict v;
+	struct job j;
+	bool retry = h->flags & DNBD_F_RETRY;
+	const struct dnbd_addr *to;
+
+	v = dnbd_decode_read(buf, len, &r);
+	if (v != DNBD_OK) {
+		count_verdict(s, v);
+		return;
+	}
+	img = h->image_id ? find_image(s, sk, h->image_id) : NULL;
+	if (!img) {
+		sc_add(s, SC_drop_image, 1);
+		return;
+	}
+	if (r.target && r.target != s->cfg.id) {
+		sc_add(s, SC_not_for_us, 1);
+		return;
+	}
+	to = s->cfg.multicast ? &img->group : from;
+	sc_add(s, SC_requests, 1);
+	atomic_fetch_add_explicit(&img->requests, 1, memory_order_relaxed);
+	if (retry) {
+		sc_add(s, SC_requests_retry, 1);
+		sc_add(s, SC_segments_rerequested,
+		       popcount64(r.mask[0]) + popcount64(r.mask[1]));
+	}
+	if (atomic_load(&img->changed)) {
+		send_error(s, img, &r, DNBD_E_CHANGED, to);
+		return;
+	}
+	if (r.seg_size > s->cfg.seg_max) {
+		send_error(s, img, &r, DNBD_E_BADREQ, to);
+		return;
+	}
+	/* Every wanted segment must start inside the image. */
+	if (r.offset >= img->size ||
+	    highest_bit(r.mask) >= (img->size - r.offset + r.seg_size - 1) /
+				   r.seg_size) {
+		sc_add(s, SC_requests_out_of_range, 1);
+		send_error(s, img, &r, DNBD_E_RANGE, to);
+		return;
+	}
+	if (s->cfg.multicast)	/* unicast replies reach only one client */
+		dedup(s, img, &r, retry, now);
+	if (!r.mask[0] && !r.mask[1])
+		return;
+	memset(&j, 0, sizeof(j));
+	j.img = img;
+	j.dest = *to;
+	j.offset = r.offset;
+	j.mask[0] = r.mask[0];
+	j.mask[1] = r.mask[1];
+	j.client_id = r.client_id;
+	j.req_id = r.req_id;
+	j.echo = r.echo;
+	j.seg_size = r.seg_size;
+	j.nsegs = r.seg_count;
+	enqueue(s, &j);
+}
+
+void serve_datagram(struct server *s, struct srv_sock *sk,
+		    const uint8_t *buf, size_t len,
+		    const struct dnbd_addr *from, uint64_t now)
+{
+	struct dnbd_hdr h;
+	enum dnbd_verdict v;
+
+	sc_add(s, SC_datagrams_received, 1);
+	v = dnbd_decode_hdr(buf, len, &h);
+	if (v != DNBD_OK) {
+		count_verdict(s, v);
+		log_debug("dropped datagram from %u.%u.%u.%u: %s", from->ip[0],
+			  from->ip[1], from->ip[2], from->ip[3],
+			  dnbd_verdict_names[v]);
+		return;
+	}
+	switch (h.type) {
+	case DNBD_T_HELLO:
+		on_hello(s, sk, &h, buf, len, from);
+		break;
+	case DNBD_T_READ:
+		on_read(s, sk, &h, buf, len, from, now);
+		break;
+	case DNBD_T_ANNOUNCE:
+	case DNBD_T_REPLY:
+	case DNBD_T_ERROR:
+		break;		/* other servers' traffic on the group */
+	default:
+		sc_add(s, SC_drop_type, 1);
+		break;
+	}
+}
+
+/* ---- workers --------------------------------------------------------- */
+
+struct batch {
+	struct mmsghdr msg[SEND_BATCH];
+	struct iovec iov[SEND_BATCH][2];
+	uint8_t hdr[SEND_BATCH][DNBD_REPLY_LEN];
+	struct sockaddr_in sin;
+	unsigned int n;
+	size_t bytes, data_bytes;
+};
+
+static void batch_flush(struct server *s, struct image *img, int fd,
+			struct batch *b)
+{
+	unsigned int done = 0;
+	int n;
+
+	if (!b->n)
+		return;
+	if (pace_take(&s->pacer, b->bytes))
+		sc_add(s, SC_rate_waits, 1);
+	while (done < b->n) {
+		n = sendmmsg(fd, b->msg + done, b->n - done, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			sc_add(s, SC_send_errors, b->n - done);
+			break;
+		}
+		done += (unsigned int)n;
+	}
+	sc_add(s, SC_segments_sent, done);
+	sc_add(s, SC_bytes_sent, b->bytes);
+	sc_add(s, SC_data_bytes_sent, b->data_bytes);
+	atomic_fetch_add_explicit(&img->segments_sent, done,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&img->data_bytes_sent, b->data_bytes,
+				  memory_order_relaxed);
+	b->n = 0;
+	b->bytes = b->data_bytes = 0;
+}
+
+static void image_changed(struct server *s, struct image *img, uint64_t size)
+{
+	if (atomic_exchange(&img->changed, true))
+		return;
+	sc_add(s, SC_image_changed, 1);
+	log_err("image %s changed size under the server (%" PRIu64 " -> %"
+		PRIu64 " bytes): no longer served; restart dnbd-server to "
+		"export the new content", img->name, img->size, size);
+}
+
+static void run_job(struct server *s, const struct job *j, uint8_t *span,
+		    struct batch *b)
+{
+	struct image *img = j->img;
+	struct dnbd_read_req r = {
+		.client_id = j->client_id, .req_id = j->req_id,
+		.echo = j->echo, .offset = j->offset,
+	};
+	int fd = s->socks[img->sock].fd;
+	unsigned int first = 0, last = highest_bit(j->mask), i;
+	uint64_t start, end;
+	ssize_t got;
+
+	while (!dnbd_mask_test(j->mask, first))
+		first++;
+	start = j->offset + (uint64_t)first * j->seg_size;
+	end = j->offset + (uint64_t)(last + 1) * j->seg_size;
+	if (end > img->size)
+		end = img->size;
+	got = image_read(img, start, span, (size_t)(end - start));
+	if (got != (ssize_t)(end - start)) {
+		uint64_t size = 0;
+
+		if (got >= 0) {		/* short: the file shrank */
+			image_size_now(img, &size);
+			image_changed(s, img, size);
+			send_error(s, img, &r, DNBD_E_CHANGED, &j->dest);
+		} else {
+			sc_add(s, SC_io_errors, 1);
+			send_error(s, img, &r, DNBD_E_IO, &j->dest);
+		}
+		return;
+	}
+	addr_to_sin(&j->dest, &b->sin);
+	for (i = first; i <= last; i++) {
+		struct dnbd_reply m;
+		uint64_t off = j->offset + (uint64_t)i * j->seg_size;
+		unsigned int k = b->n;
+
+		if (!dnbd_mask_test(j->mask, i))
+			continue;
+		m.client_id = j->client_id;
+		m.req_id = j->req_id;
+		m.echo = j->echo;
+		m.seg_size = j->seg_size;
+		m.offset = off;
+		m.data_len = (uint16_t)(end - off < j->seg_size ?
+					end - off : j->seg_size);
+		dnbd_encode_reply_hdr(b->hdr[k], DNBD_REPLY_LEN + m.data_len,
+				      i == last ? DNBD_F_LAST : 0, s->cfg.id,
+				      img->id, &m);
+		dnbd_seal_split(b->hdr[k], DNBD_REPLY_LEN, span + (off - start),
+				m.data_len);
+		b->iov[k][0].iov_base = b->hdr[k];
+		b->iov[k][0].iov_len = DNBD_REPLY_LEN;
+		b->iov[k][1].iov_base = span + (off - start);
+		b->iov[k][1].iov_len = m.data_len;
+		memset(&b->msg[k], 0, sizeof(b->msg[k]));
+		b->msg[k].msg_hdr.msg_name = &b->sin;
+		b->msg[k].msg_hdr.msg_namelen = sizeof(b->sin);
+		b->msg[k].msg_hdr.msg_iov = b->iov[k];
+		b->msg[k].msg_hdr.msg_iovlen = 2;
+		b->n++;
+		b->bytes += DNBD_REPLY_LEN + m.data_len;
+		b->data_bytes += m.data_len;
+		if (b->n == SEND_BATCH)
+			batch_flush(s, img, fd, b);
+	}
+	batch_flush(s, img, fd, b);
+}
+
+static void *worker(void *arg)
+{
+	struct server *s = arg;
+	struct batch *b = calloc(1, sizeof(*b));
+	uint8_t *span = malloc(SPAN_MAX);
+	struct job j;
+
+	if (!b || !span) {
+		log_err("worker: out of memory");
+		free(b);
+		free(span);
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&s->qlock);
+		while (!s->qlen && !s->stopping)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (s->stopping) {
+			pthread_mutex_unlock(&s->qlock);
+			break;
+		}
+		j = s->queue[s->qhead];
+		s->qhead = (s->qhead + 1) % JOBQ_LEN;
+		s->qlen--;
+		pthread_mutex_unlock(&s->qlock);
+		run_job(s, &j, span, b);
+	}
+	free(b);
+	free(span);
+	return NULL;
+}
+
+int serve_start_workers(struct server *s)
+{
+	unsigned int i;
+	int err;
+
+	s->queue = calloc(JOBQ_LEN, sizeof(*s->queue));
+	s->workers = calloc(s->cfg.threads, sizeof(*s->workers));
+	if (!s->queue || !s->workers)
+		return -ENOMEM;
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	for (i = 0; i < s->cfg.threads; i++) {
+		err = pthread_create(&s->workers[i], NULL, worker, s);
+		if (err) {
+			s->cfg.threads = i;
+			return -err;
+		}
+	}
+	return 0;
+}
+
+void serve_stop_workers(struct server *s)
+{
+	unsigned int i;
+
+	if (!s->workers)
+		return;
+	pthread_mutex_lock(&s->qlock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	for (i = 0; i < s->cfg.threads; i++)
+		pthread_join(s->workers[i], NULL);
+	free(s->workers);
+	free(s->queue);
+	s->workers = NULL;
+}

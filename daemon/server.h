@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * server.h - dnbd-server internals.
+ *
+ * One event-loop thread (main.c) receives and validates every datagram,
+ * answers HELLOs, applies the dedup window and queues read jobs; worker
+ * threads (serve.c) pread the requested span once and send its segments
+ * with sendmmsg, paced by one token bucket (pace.c).
+ */
+#ifndef DNBD_SERVER_H
+#define DNBD_SERVER_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "dnbd_wire.h"
+#include "net.h"
+
+#define SRV_COUNTERS(X)							\
+	X(datagrams_received) X(requests) X(requests_retry) X(hellos)	\
+	X(announces_sent) X(segments_sent) X(bytes_sent)		\
+	X(data_bytes_sent) X(segments_rerequested)			\
+	X(duplicates_suppressed) X(errors_sent)				\
+	X(requests_out_of_range) X(not_for_us) X(crc_failures)		\
+	X(drop_short) X(drop_magic) X(drop_version) X(drop_length)	\
+	X(drop_type) X(drop_field) X(drop_image) X(send_errors)	\
+	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)
+
+#define SC_ENUM(name) SC_##name,
+enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
+#undef SC_ENUM
+extern const char *const srv_counter_names[SC_MAX];
+
+#define DEDUP_SLOTS	8192
+#define MAX_IMAGES	64
+#define JOBQ_LEN	4096
+
+struct dedup_slot {
+	uint64_t seg;
+	uint64_t sent_us;
+	uint16_t seg_size;
+};
+
+struct image {
+	char path[PATH_MAX];
+	char name[DNBD_NAME_MAX + 1];
+	uint8_t name_len;
+	struct dnbd_addr group;		/* where it is announced and served */
+	bool group_set;
+	uint32_t revision;
+	bool rev_set;
+	int fd;
+	bool is_blockdev;
+	uint64_t size;
+	uint64_t id;
+	int sock;			/* index into server.socks */
+	atomic_bool changed;
+	_Atomic uint64_t requests, segments_sent, data_bytes_sent;
+	struct dedup_slot *dedup;	/* event loop only */
+};
+
+struct srv_config {
+	struct dnbd_addr mcast;		/* -m: group, or our unicast address */
+	bool multicast;
+	struct image images[MAX_IMAGES];
+	unsigned int n_images;
+	uint16_t id;
+	unsigned int threads;
+	uint16_t port;
+	const char *iface;
+	int ttl;
+	uint64_t rate;
+	uint16_t seg_max;
+	const char *stats_path;
+	uint32_t dedup_us;
+	uint32_t announce_us;
+	uint32_t revision;
+	bool rev_set;
+	int verbose;
+};
+
+struct pacer {
+	pthread_mutex_t lock;
+	uint64_t rate;		/* bytes per second, 0: unlimited */
+	uint64_t burst;
+	int64_t tokens;		/* may go negative: debt */
+	uint64_t last_us;
+};
+
+struct job {
+	struct image *img;
+	struct dnbd_addr dest;
+	uint64_t offset;	/* first segment of the request */
+	uint64_t mask[2];
+	uint32_t client_id, req_id, echo;
+	uint16_t seg_size;
+	uint16_t nsegs;
+};
+
+struct srv_sock {
+	struct dnbd_addr addr;
+	int fd;
+};
+
+struct server {
+	struct srv_config cfg;
+	struct srv_sock socks[MAX_IMAGES];
+	unsigned int n_socks;
+	int epfd, sigfd;
+	uint64_t start_us;
+	struct pacer pacer;
+	_Atomic uint64_t counters[SC_MAX];
+	/* Job queue between the event loop and the workers. */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct job *queue;
+	unsigned int qhead, qlen;
+	bool stopping;
+	pthread_t *workers;
+};
+
+static inline void sc_add(struct server *s, enum srv_counter c, uint64_t n)
+{
+	atomic_fetch_add_explicit(&s->counters[c], n, memory_order_relaxed);
+}
+
+/* config.c */
+int config_parse(struct srv_config *cfg, int argc, char **argv);
+void config_usage(FILE *f);
+
+/* image.c */
+int image_open(struct image *img, const struct srv_config *cfg);
+int image_size_now(const struct image *img, uint64_t *size);
+ssize_t image_read(const struct image *img, uint64_t off, void *buf,
+		   size_t len);
+
+/* pace.c */
+void pace_init(struct pacer *p, uint64_t rate);
+bool pace_take(struct pacer *p, uint64_t bytes);
+
+/* serve.c */
+void serve_datagram(struct server *s, struct srv_sock *sk,
+		    const uint8_t *buf, size_t len,
+		    const struct dnbd_addr *from, uint64_t now);
+void serve_announce(struct server *s, struct image *img, uint32_t client_id,
+		    uint32_t echo, const struct dnbd_addr *to);
+int serve_start_workers(struct server *s);
+void serve_stop_workers(struct server *s);
+
+#endif
