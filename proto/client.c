@@ -760,7 +760,8 @@ static void check_servers(struct dnbd_client *c, uint64_t now)
 	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
 		struct dnbd_server *s = &c->servers[i];
 
-		if (s->state == DNBD_SRV_UP && now - s->last_rx_us > silent)
+		if (s->state == DNBD_SRV_UP && now > s->last_rx_us &&
+		    now - s->last_rx_us > silent)
 			srv_set_state(c, s, DNBD_SRV_DOWN);
 	}
 }

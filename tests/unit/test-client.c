@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * test-client.c - the client protocol core against simulated servers:
+ * discovery, reassembly, re-requests of missing segments only, RTT and
+ * weighted choice, failover, suppression, the overheard cache, bad
+ * datagrams and timeouts.  Time is simulated: every call gets "now".
+ */
+#include "check.h"
+#include "dnbd_client.h"
+
+int main(void);
+
+#define IMG_SIZE	(1000000u + 333u)	/* last segment is short */
+#define SEG		1400u
+#define OUT_MAX		64
+
+static uint8_t image[IMG_SIZE];
+static uint64_t image_id;
+
+struct sent {
+	struct dnbd_addr to;
+	uint8_t buf[DNBD_DGRAM_MAX];
+	size_t len;
+};
+
+static struct sent out[OUT_MAX];
+static unsigned int n_out;
+static uint32_t rnd = 12345;
+static int done_err;
+static unsigned int n_done;
+
+static int t_send(void *ctx, const struct dnbd_addr *to, const void *buf,
+		  size_t len)
+{
+	(void)ctx;
+	if (n_out < OUT_MAX) {
+		out[n_out].to = *to;
+		memcpy(out[n_out].buf, buf, len);
+		out[n_out].len = len;
+		n_out++;
+	}
+	return 0;
+}
+
+static void *t_alloc(void *ctx, size_t len)
+{
+	(void)ctx;
+	return calloc(1, len);
+}
+
+static void t_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static uint32_t t_random(void *ctx)
+{
+	(void)ctx;
+	rnd = rnd * 1103515245u + 12345u;
+	return rnd >> 8;
+}
+
+static void t_done(void *ctx, struct dnbd_read *r, int err)
+{
+	(void)ctx;
+	(void)r;
+	done_err = err;
+	n_done++;
+}
+
+static const struct dnbd_env env = {
+	.send = t_send, .alloc = t_alloc, .free = t_free,
+	.random = t_random, .read_done = t_done,
+};
+
+static struct dnbd_addr addr_of(uint8_t last)
+{
+	struct dnbd_addr a = { .family = 4, .port = 5001,
+			       .ip = { 10, 0, 0, last } };
+	return a;
+}
+
+static void setup(struct dnbd_client *c, uint64_t cache)
+{
+	struct dnbd_client_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.multicast = true;
+	cfg.group = addr_of(0);
+	cfg.group.ip[0] = 239;
+	cfg.cache_bytes = cache;
+	cfg.client_id = 0xc1;
+	CHECK_EQ(dnbd_client_init(c, &cfg, &env), 0);
+	n_out = 0;
+	n_done = 0;
+	done_err = 1;
+}
+
+/* A server announces the image; echo answers the latest HELLO. */
+static void announce(struct dnbd_client *c, uint16_t id, uint32_t echo,
+		     uint64_t now)
+{
+	struct dnbd_announce m = { .client_id = c->client_id, .echo = echo,
+				   .size = IMG_SIZE, .revision = 1,
+				   .seg_max = 8900, .name_len = 4 };
+	uint8_t buf[DNBD_DGRAM_MAX];
+	struct dnbd_addr from = addr_of((uint8_t)id);
+	size_t len;
+
+	memcpy(m.name, "test", 5);
+	len = dnbd_encode_announce(buf, sizeof(buf), id, image_id, &m);
+	dnbd_client_input(c, buf, len, &from, now);
+}
+
+static size_t make_reply(uint8_t *buf, uint16_t sender, uint32_t client,
+			 uint32_t req, uint32_t echo, uint64_t seg,
+			 uint16_t flags)
+{
+	struct dnbd_reply m = { .client_id = client, .req_id = req,
+				.echo = echo, .seg_size = SEG,
+				.offset = seg * SEG };
+	uint64_t left = IMG_SIZE - m.offset;
+	size_t len;
+
+	m.data_len = (uint16_t)(left < SEG ? left : SEG);
+	len = dnbd_encode_reply_hdr(buf, DNBD_DGRAM_MAX, flags, sender,
+				    image_id, &m);
+	memcpy(buf + DNBD_REPLY_LEN, image + m.offset, m.data_len);
+	dnbd_seal(buf, len);
+	return len;
+}
+
+/* Answer the READ in out[i] as server id would, skipping segments in
+ * skip (relative to the request's first segment). */
+static void serve(struct dnbd_client *c, unsigned int i, uint16_t id,
+		  uint64_t skip, uint64_t now)
+{
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	uint8_t buf[DNBD_DGRAM_MAX];
+	unsigned int k, last = 0;
+	size_t len;
+
+	CHECK_EQ(dnbd_decode_hdr(out[i].buf, out[i].len, &h), DNBD_OK);
+	CHECK_EQ(h.type, DNBD_T_READ);
+	CHECK_EQ(dnbd_decode_read(out[i].buf, out[i].len, &rq), DNBD_OK);
+	for (k = 0; k < rq.seg_count; k++)
+		if (dnbd_mask_test(rq.mask, k))
+			last = k;
+	for (k = 0; k < rq.seg_count; k++) {
+		if (!dnbd_mask_test(rq.mask, k) || (k < 64 && (skip >> k) & 1))
+			continue;
+		len = make_reply(buf, id, rq.client_id, rq.req_id, rq.echo,
+				 rq.offset / SEG + k,
+				 k == last ? DNBD_F_LAST : 0);
+		dnbd_client_input(c, buf, len, &out[i].to, now);
+	}
+}
+
+static void decode_read(unsigned int i, struct dnbd_read_req *rq,
+			struct dnbd_hdr *h)
+{
+	CHECK_EQ(dnbd_decode_hdr(out[i].buf, out[i].len, h), DNBD_OK);
+	CHECK_EQ(dnbd_decode_read(out[i].buf, out[i].len, rq), DNBD_OK);
+}
+
+static void select_image(struct dnbd_client *c, uint64_t now)
+{
+	dnbd_client_hello(c, NULL, now);
+	announce(c, 1, (uint32_t)now, now + 100);
+	announce(c, 2, (uint32_t)now, now + 1000);
+	CHECK_EQ(c->n_images, 1);
+	CHECK_EQ(dnbd_client_select(c, &c->images[0]), 0);
+	CHECK_EQ(dnbd_client_servers_up(c), 2);
+	n_out = 0;
+}
+
+static void test_reassembly_and_rerequest(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[65536];
+	struct dnbd_read r = { .offset = 777, .length = 30000, .buf = dst };
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+
+	setup(&c, 0);
+	select_image(&c, 1000);
+	CHECK_EQ(dnbd_client_read(&c, &r, 2000), 0);
+	CHECK_EQ(n_out, 1);
+	decode_read(0, &rq, &h);
+	CHECK_EQ(rq.offset, 0);		/* segment grid: 777 is in seg 0 */
+	CHECK_EQ(rq.seg_count, (777 + 30000 - 1) / SEG + 1);
+	CHECK_EQ(h.flags & DNBD_F_RETRY, 0);
+	/* Lose segments 2 and 5: LAST triggers a re-request of just those. */
+	serve(&c, 0, rq.target, (1u << 2) | (1u << 5), 2100);
+	CHECK_EQ(n_done, 0);
+	CHECK_EQ(n_out, 2);
+	decode_read(1, &rq, &h);
+	CHECK_EQ(rq.mask[0], (1u << 2) | (1u << 5));
+	CHECK(h.flags & DNBD_F_RETRY);
+	CHECK_EQ(c.counters[DNBD_CC_fast_retransmits], 1);
+	CHECK_EQ(c.counters[DNBD_CC_segments_rerequested], 2);
+	serve(&c, 1, rq.target, 0, 2200);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK(!memcmp(dst, image + 777, 30000));
+	/* The tail of the image: short last segment. */
+	r.offset = IMG_SIZE - 5000;
+	r.length = 5000;
+	n_out = 0;
+	CHECK_EQ(dnbd_client_read(&c, &r, 3000), 0);
+	serve(&c, 0, 1, 0, 3100);
+	CHECK_EQ(n_done, 2);
+	CHECK(!memcmp(dst, image + IMG_SIZE - 5000, 5000));
+	/* Past the end is refused before anything is sent. */
+	r.offset = IMG_SIZE - 10;
+	r.length = 11;
+	CHECK_EQ(dnbd_client_read(&c, &r, 3200), -DNBD_ERR_RANGE);
+	dnbd_client_fini(&c);
+}
+
+static void test_rtt_weights(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[2000];
+	unsigned int picks[3] = { 0 }, i;
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+
+	setup(&c, 0);
+	dnbd_client_hello(&c, NULL, 1000000);
+	announce(&c, 1, 1000000, 1000000 + 100);	/* 100 us */
+	announce(&c, 2, 1000000, 1000000 + 1000);	/* 1000 us */
+	CHECK_EQ(dnbd_client_select(&c, &c.images[0]), 0);
+	CHECK_EQ(c.servers[0].srtt_us, 100);
+	CHECK_EQ(c.servers[1].srtt_us, 1000);
+	CHECK(c.servers[0].weight > 9 * c.servers[1].weight);
+	for (i = 0; i < 1100; i++) {
+		struct dnbd_read r = { .offset = 0, .length = 100,
+				       .buf = dst };
+
+		n_out = 0;
+		CHECK_EQ(dnbd_client_read(&c, &r, 1001000), 0);
+		decode_read(0, &rq, &h);
+		picks[rq.target]++;
+		serve(&c, 0, rq.target, 0, 1001000);
+	}
+	/* Weighted 10:1: about 1000 and 100. */
+	CHECK(picks[1] > 850 && picks[2] > 40 && picks[2] < 200);
+	/* Smoothing (RFC 6298): srtt += (sample - srtt) / 8. */
+	{
+		uint32_t prev = c.servers[0].srtt_us;
+
+		dnbd_client_hello(&c, NULL, 2000000);
+		announce(&c, 1, 2000000, 2000000 + 900);
+		CHECK_EQ(c.servers[0].srtt_us, prev - prev / 8 + 900 / 8);
+		/* An echo from the future (garbage) is ignored. */
+		prev = c.servers[0].srtt_us;
+		announce(&c, 1, 2000000 + 5000, 2000000 + 900);
+		CHECK_EQ(c.servers[0].srtt_us, prev);
+	}
+	dnbd_client_fini(&c);
+}
+
+static void test_failover(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[10000];
+	struct dnbd_read r = { .offset = 0, .length = 10000, .buf = dst };
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	uint16_t first;
+	uint64_t now = 5000, deadline;
+
+	setup(&c, 0);
+	select_image(&c, now);
+	now += 2000;		/* after the announcements */
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	decode_read(0, &rq, &h);
+	first = rq.target;
+	/* The chosen server is dead: no reply.  After the RTO the retry
+	 * must go to the other replica. */
+	deadline = dnbd_client_timer(&c, now);
+	CHECK(deadline > now && deadline <= now + 2000000);
+	n_out = 0;
+	deadline = dnbd_client_timer(&c, r.deadline_us);
+	CHECK_EQ(c.counters[DNBD_CC_timeouts], 1);
+	CHECK_EQ(n_out, 1);
+	decode_read(0, &rq, &h);
+	CHECK(rq.target != first);
+	CHECK(h.flags & DNBD_F_RETRY);
+	/* Its replacement answers; the read completes. */
+	serve(&c, 0, rq.target, 0, r.deadline_us + 100);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK(!memcmp(dst, image, 10000));
+	(void)deadline;
+	dnbd_client_fini(&c);
+}
+
+static void test_down_after_timeouts(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[1000];
+	struct dnbd_read r = { .offset = 0, .length = 1000, .buf = dst };
+	unsigned int i;
+	uint64_t now = 10000;
+
+	setup(&c, 0);
+	/* One server only: it stays the target; two timeouts mark it down,
+	 * and with none up requests go to "any server" (target 0). */
+	dnbd_client_hello(&c, NULL, now);
+	announce(&c, 1, (uint32_t)now, now + 100);
+	CHECK_EQ(dnbd_client_select(&c, &c.images[0]), 0);
+	now += 200;		/* after the announcement */
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	for (i = 0; i < 2; i++)
+		dnbd_client_timer(&c, r.deadline_us);
+	CHECK_EQ(dnbd_client_servers_up(&c), 0);
+	CHECK_EQ(c.counters[DNBD_CC_failovers], 1);
+	/* Backoff: the third try waits longer than the first RTO. */
+	CHECK(r.rto_us >= 2 * c.cfg.rto_min_us);
+	{
+		struct dnbd_read_req rq;
+		struct dnbd_hdr h;
+
+		decode_read(n_out - 1, &rq, &h);
+		CHECK_EQ(rq.target, 0);
+	}
+	/* A fresh announcement brings it back. */
+	announce(&c, 1, 0, r.deadline_us);
+	CHECK_EQ(dnbd_client_servers_up(&c), 1);
+	dnbd_client_fini(&c);
+}
+
+static void test_suppression_and_cache(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[20000];
+	struct dnbd_read r = { .offset = 14000, .length = 2800, .buf = dst };
+	struct dnbd_read_req fq = { .client_id = 0xf00, .req_id = 77,
+				    .seg_size = SEG, .offset = 14000,
+				    .seg_count = 4, .mask = { 0xf, 0 } };
+	uint8_t buf[DNBD_DGRAM_MAX];
+	struct dnbd_addr other = addr_of(50);
+	size_t len;
+	uint64_t now = 20000;
+	unsigned int k;
+
+	setup(&c, 1 << 20);
+	select_image(&c, now);
+	/* Another client asks for segments 10..13. */
+	len = dnbd_encode_read(buf, sizeof(buf), 0, image_id, &fq);
+	dnbd_client_input(&c, buf, len, &other, now);
+	CHECK_EQ(c.counters[DNBD_CC_foreign_requests_seen], 1);
+	/* We want segments 10..11: suppressed, nothing sent. */
+	CHECK_EQ(dnbd_client_read(&c, &r, now + 10), 0);
+	CHECK_EQ(n_out, 0);
+	CHECK_EQ(c.counters[DNBD_CC_requests_suppressed], 1);
+	/* The other client's replies complete our read; segments 12, 13
+	 * were overheard and cached. */
+	for (k = 0; k < 4; k++) {
+		len = make_reply(buf, 1, 0xf00, 77, 0, 10 + k,
+				 k == 3 ? DNBD_F_LAST : 0);
+		dnbd_client_input(&c, buf, len, &other, now + 100);
+	}
+	CHECK_EQ(n_done, 1);
+	CHECK(!memcmp(dst, image + 14000, 2800));
+	CHECK_EQ(c.counters[DNBD_CC_replies_overheard], 2);
+	CHECK_EQ(c.counters[DNBD_CC_overheard_cached], 2);
+	/* A read of 12..13 is served from the cache: no datagram. */
+	r.offset = 12 * SEG + 5;
+	r.length = 2 * SEG - 10;
+	CHECK_EQ(dnbd_client_read(&c, &r, now + 200), 0);
+	CHECK_EQ(n_out, 0);
+	CHECK_EQ(n_done, 2);
+	CHECK_EQ(c.counters[DNBD_CC_cache_hits], 2);
+	CHECK(!memcmp(dst, image + 12 * SEG + 5, 2 * SEG - 10));
+	/* Suppressed wait that ends in silence: we ask ourselves, with
+	 * RETRY set so the server's dedup window lets it through. */
+	len = dnbd_encode_read(buf, sizeof(buf), 0, image_id, &fq);
+	r.offset = 14000;
+	r.length = 100;
+	dnbd_client_input(&c, buf, len, &other, now + 300);
+	CHECK_EQ(dnbd_client_read(&c, &r, now + 300), 0);
+	CHECK_EQ(n_out, 0);
+	dnbd_client_timer(&c, r.deadline_us);
+	CHECK_EQ(n_out, 1);
+	{
+		struct dnbd_read_req rq;
+		struct dnbd_hdr h;
+
+		decode_read(0, &rq, &h);
+		CHECK(h.flags & DNBD_F_RETRY);
+	}
+	dnbd_client_fini(&c);
+}
+
+static void test_bad_datagrams(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[3000];
+	struct dnbd_read r = { .offset = 0, .length = 3000, .buf = dst };
+	struct dnbd_reply m = { .client_id = 0xc1, .seg_size = SEG };
+	struct dnbd_addr from = addr_of(66);
+	uint8_t buf[DNBD_DGRAM_MAX];
+	size_t len;
+
+	setup(&c, 1 << 20);
+	select_image(&c, 100);
+	CHECK_EQ(dnbd_client_read(&c, &r, 200), 0);
+	m.req_id = r.req_id;
+	/* Bad CRC */
+	len = make_reply(buf, 1, 0xc1, r.req_id, 0, 0, 0);
+	buf[DNBD_REPLY_LEN + 3] ^= 0x40;
+	dnbd_client_input(&c, buf, len, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_crc_failures], 1);
+	/* Foreign image id, valid CRC */
+	m.offset = 0;
+	m.data_len = SEG;
+	len = dnbd_encode_reply_hdr(buf, sizeof(buf), 0, 1, image_id ^ 1, &m);
+	memset(buf + DNBD_REPLY_LEN, 0xee, SEG);
+	dnbd_seal(buf, len);
+	dnbd_client_input(&c, buf, len, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_drop_image], 1);
+	/* Offset past the end */
+	m.offset = ((IMG_SIZE + SEG - 1) / SEG) * SEG;
+	len = dnbd_encode_reply_hdr(buf, sizeof(buf), 0, 1, image_id, &m);
+	dnbd_seal(buf, len);
+	dnbd_client_input(&c, buf, len, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_drop_range], 1);
+	/* Wrong length for its offset (short middle segment) */
+	m.offset = 0;
+	m.data_len = 100;
+	len = dnbd_encode_reply_hdr(buf, sizeof(buf), 0, 1, image_id, &m);
+	dnbd_seal(buf, len);
+	dnbd_client_input(&c, buf, len, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_drop_field], 1);
+	/* Truncated datagram */
+	len = make_reply(buf, 1, 0xc1, r.req_id, 0, 0, 0);
+	dnbd_client_input(&c, buf, len - 10, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_drop_length], 1);
+	dnbd_client_input(&c, buf, 5, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_drop_short], 1);
+	/* Unknown type with a good CRC */
+	buf[5] = 99;
+	dnbd_seal(buf, len);
+	dnbd_client_input(&c, buf, len, &from, 300);
+	CHECK_EQ(c.counters[DNBD_CC_drop_type], 1);
+	/* None of it touched the read or the cache. */
+	CHECK_EQ(n_done, 0);
+	CHECK_EQ(c.counters[DNBD_CC_segments_received], 0);
+	CHECK_EQ(c.counters[DNBD_CC_overheard_cached], 0);
+	/* An announcement whose id does not match name/size/revision. */
+	{
+		struct dnbd_announce a = { .size = 5, .revision = 1,
+					   .seg_max = 1400, .name_len = 4 };
+
+		memcpy(a.name, "test", 5);
+		len = dnbd_encode_announce(buf, sizeof(buf), 9, image_id, &a);
+		dnbd_client_input(&c, buf, len, &from, 300);
+		CHECK_EQ(c.counters[DNBD_CC_drop_image], 2);
+	}
+	/* The genuine replies still complete it. */
+	serve(&c, n_out - 1, 1, 0, 400);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK(!memcmp(dst, image, 3000));
+	dnbd_client_fini(&c);
+}
+
+static void test_timeout_and_errors(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[3000];
+	struct dnbd_read r = { .offset = 0, .length = 3000, .buf = dst };
+	struct dnbd_error e = { .client_id = 0xc1, .code = DNBD_E_RANGE,
+				.size = IMG_SIZE };
+	struct dnbd_addr from = addr_of(1);
+	uint8_t buf[DNBD_DGRAM_MAX];
+	uint64_t now = 1000, t;
+	size_t len;
+	int i;
+
+	setup(&c, 0);
+	c.cfg.io_timeout_us = 3000000;
+	select_image(&c, now);
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	/* Nobody answers: retries, then failure at io_timeout, bounded. */
+	for (i = 0, t = now; i < 1000 && n_done == 0; i++)
+		t = dnbd_client_timer(&c, t);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, -DNBD_ERR_TIMEDOUT);
+	CHECK(t >= now + 3000000);
+	/* ERROR RANGE for our request fails the read at once. */
+	n_done = 0;
+	announce(&c, 1, 0, t);
+	CHECK_EQ(dnbd_client_read(&c, &r, t), 0);
+	e.req_id = r.req_id;
+	len = dnbd_encode_error(buf, sizeof(buf), 1, image_id, &e);
+	dnbd_client_input(&c, buf, len, &from, t + 10);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, -DNBD_ERR_RANGE);
+	/* ERROR CHANGED takes the server out and asks a replica. */
+	announce(&c, 2, 0, t + 20);
+	n_done = 0;
+	n_out = 0;
+	CHECK_EQ(dnbd_client_read(&c, &r, t + 30), 0);
+	e.req_id = r.req_id;
+	e.code = DNBD_E_CHANGED;
+	len = dnbd_encode_error(buf, sizeof(buf), r.server, image_id, &e);
+	{
+		uint16_t bad = r.server;
+		struct dnbd_read_req rq;
+		struct dnbd_hdr h;
+
+		dnbd_client_input(&c, buf, len, &from, t + 40);
+		CHECK_EQ(n_out, 2);
+		decode_read(1, &rq, &h);
+		CHECK(rq.target != bad && rq.target != 0);
+	}
+	dnbd_client_fini(&c);
+	CHECK_EQ(done_err, -DNBD_ERR_CANCELED);
+}
+
+int main(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < IMG_SIZE; i++)
+		image[i] = (uint8_t)(i * 7 + (i >> 9));
+	image_id = dnbd_image_id("test", 4, IMG_SIZE, 1);
+	test_reassembly_and_rerequest();
+	test_rtt_weights();
+	test_failover();
+	test_down_after_timeouts();
+	test_suppression_and_cache();
+	test_bad_datagrams();
+	test_timeout_and_errors();
+	return check_report("test-client");
+}
