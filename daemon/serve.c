@@ -146,28 +146,53 @@ static unsigned int highest_bit(const uint64_t *mask)
 	       63 - (unsigned int)__builtin_clzll(mask[0]);
 }
 
-/* Drop segments multicast less than dedup_us ago, unless a retry. */
+static struct dedup_slot *dedup_slot(struct image *img, uint64_t seg)
+{
+	return &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> 51];
+}
+
+/* Drop segments already queued, or multicast less than dedup_us ago. */
 static void dedup(struct server *s, struct image *img,
 		  struct dnbd_read_req *r, bool retry, uint64_t now)
 {
 	unsigned int i;
 
 	for (i = 0; i < r->seg_count; i++) {
-		uint64_t seg = r->offset / r->seg_size + i;
+		uint64_t seg = r->offset / r->seg_size + i, sent;
 		struct dedup_slot *d;
 
 		if (!dnbd_mask_test(r->mask, i))
 			continue;
-		d = &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> 51];
-		if (!retry && d->seg == seg && d->seg_size == r->seg_size &&
-		    now - d->sent_us < s->cfg.dedup_us) {
+		d = dedup_slot(img, seg);
+		sent = atomic_load(&d->sent_us);
+		/* Queued and not yet sent: it will go out, retry or not.
+		 * Sent a moment ago: only a retry (a loss) sends it again. */
+		if (atomic_load(&d->seg) == seg &&
+		    d->seg_size == r->seg_size &&
+		    (sent == DEDUP_QUEUED ||
+		     (!retry && now >= sent && now - sent < s->cfg.dedup_us))) {
 			r->mask[i / 64] &= ~((uint64_t)1 << (i % 64));
 			sc_add(s, SC_duplicates_suppressed, 1);
 			continue;
 		}
-		d->seg = seg;
+		atomic_store(&d->seg, seg);
 		d->seg_size = r->seg_size;
-		d->sent_us = now;
+		atomic_store(&d->sent_us, DEDUP_QUEUED);
+	}
+}
+
+/* A job that will not run must not leave its slots "queued". */
+static void dedup_release(struct image *img, const struct job *j)
+{
+	uint64_t seg = j->offset / j->seg_size;
+	unsigned int i;
+
+	for (i = 0; i < j->nsegs; i++) {
+		struct dedup_slot *d = dedup_slot(img, seg + i);
+
+		if (dnbd_mask_test(j->mask, i) &&
+		    atomic_load(&d->seg) == seg + i)
+			atomic_store(&d->sent_us, 0);
 	}
 }
 
@@ -177,6 +202,7 @@ static void enqueue(struct server *s, const struct job *j)
 	if (s->qlen == JOBQ_LEN) {
 		pthread_mutex_unlock(&s->qlock);
 		sc_add(s, SC_queue_full, 1);	/* the client will retry */
+		dedup_release(j->img, j);
 		return;
 	}
 	s->queue[(s->qhead + s->qlen++) % JOBQ_LEN] = *j;
@@ -251,6 +277,32 @@ static void on_read(struct server *s, struct srv_sock *sk,
 	enqueue(s, &j);
 }
 
+/*
+ * A replica multicast this segment: every client on the group has it, so
+ * the dedup window covers it here too and replicas do not send it twice.
+ */
+static void on_peer_reply(struct server *s, struct srv_sock *sk,
+			  const struct dnbd_hdr *h, const uint8_t *buf,
+			  size_t len, uint64_t now)
+{
+	struct dnbd_reply m;
+	struct dedup_slot *d;
+	struct image *img;
+	uint64_t seg;
+
+	if (!s->cfg.multicast || h->sender == s->cfg.id ||
+	    dnbd_decode_reply(buf, len, &m) != DNBD_OK)
+		return;
+	img = find_image(s, sk, h->image_id);
+	if (!img || !h->image_id || m.offset >= img->size)
+		return;
+	seg = m.offset / m.seg_size;
+	d = dedup_slot(img, seg);
+	atomic_store(&d->seg, seg);
+	d->seg_size = m.seg_size;
+	atomic_store(&d->sent_us, now);
+}
+
 void serve_datagram(struct server *s, struct srv_sock *sk,
 		    const uint8_t *buf, size_t len,
 		    const struct dnbd_addr *from, uint64_t now)
@@ -274,8 +326,10 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	case DNBD_T_READ:
 		on_read(s, sk, &h, buf, len, from, now);
 		break;
-	case DNBD_T_ANNOUNCE:
 	case DNBD_T_REPLY:
+		on_peer_reply(s, sk, &h, buf, len, now);
+		break;
+	case DNBD_T_ANNOUNCE:
 	case DNBD_T_ERROR:
 		break;		/* other servers' traffic on the group */
 	default:
@@ -336,6 +390,22 @@ static void image_changed(struct server *s, struct image *img, uint64_t size)
 		"export the new content", img->name, img->size, size);
 }
 
+/* The segments are on the wire: the dedup window starts now. */
+static void stamp_sent(struct image *img, const struct job *j,
+		       unsigned int first, unsigned int last)
+{
+	uint64_t now = now_us(), seg = j->offset / j->seg_size;
+	unsigned int i;
+
+	for (i = first; i <= last; i++) {
+		struct dedup_slot *d = dedup_slot(img, seg + i);
+
+		if (dnbd_mask_test(j->mask, i) &&
+		    atomic_load(&d->seg) == seg + i)
+			atomic_store(&d->sent_us, now);
+	}
+}
+
 static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		    struct batch *b)
 {
@@ -359,6 +429,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 	if (got != (ssize_t)(end - start)) {
 		uint64_t size = 0;
 
+		stamp_sent(img, j, first, last);	/* release the slots */
 		if (got >= 0) {		/* short: the file shrank */
 			image_size_now(img, &size);
 			image_changed(s, img, size);
@@ -405,6 +476,8 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 			batch_flush(s, img, fd, b);
 	}
 	batch_flush(s, img, fd, b);
+	if (s->cfg.multicast)
+		stamp_sent(img, j, first, last);
 }
 
 static void *worker(void *arg)

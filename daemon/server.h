@@ -38,9 +38,17 @@ extern const char *const srv_counter_names[SC_MAX];
 #define MAX_IMAGES	64
 #define JOBQ_LEN	4096
 
+/*
+ * The dedup window: one slot per segment hash.  The event loop claims a
+ * slot when it queues a segment (sent_us = DEDUP_QUEUED); the worker
+ * stores the send time once it is on the wire.  Collisions only cost a
+ * duplicate send or a client retry, never wrong data.
+ */
+#define DEDUP_QUEUED	UINT64_MAX
+
 struct dedup_slot {
-	uint64_t seg;
-	uint64_t sent_us;
+	_Atomic uint64_t seg;
+	_Atomic uint64_t sent_us;
 	uint16_t seg_size;
 };
 

@@ -20,6 +20,7 @@ const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
 /* Read flags for dispatch(). */
 #define TX_RETRY	1	/* retransmission: avoid the last server */
 #define TX_NOSUPPRESS	2	/* we waited on another client's request */
+#define TX_HOLES	4	/* only what the last request asked for */
 /* Either way the datagram carries DNBD_F_RETRY: the segments may have been
  * multicast a moment ago (and missed), so the server's dedup window must
  * not swallow this request. */
@@ -211,32 +212,48 @@ static struct dnbd_server *srv_add(struct dnbd_client *c, uint16_t id,
 	return NULL;
 }
 
-/* The server for a transmission: weighted by 1/srtt, avoiding "avoid". */
-static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid)
+/*
+ * The server for a transmission.  The choice is weighted by 1/srtt, but
+ * not random: the request's 64 KiB region is hashed onto the cumulative
+ * weights of the servers ordered by id.  Clients with similar views of
+ * the servers thus send concurrent requests for the same region to the
+ * same replica, whose queue merges them, while different regions spread
+ * over the replicas in proportion to their weights.
+ */
+#define REGION_SHIFT	16
+
+static uint32_t region_hash(uint64_t offset)
+{
+	uint64_t h = (offset >> REGION_SHIFT) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h >> 32) ^ (uint32_t)(h >> 7);
+}
+
+static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid,
+				    uint64_t offset)
 {
 	struct dnbd_server *s, *cand[DNBD_MAX_SERVERS];
-	unsigned int i, n = 0;
+	unsigned int i, j, n = 0;
 	uint32_t sum = 0, pick;
 
 	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
 		s = &c->servers[i];
-		if (s->state == DNBD_SRV_UP && s->image_id == c->image.id &&
-		    s->seg_max >= c->image.seg_max)
-			cand[n++] = s;
+		if (s->state != DNBD_SRV_UP || s->image_id != c->image.id ||
+		    s->seg_max < c->image.seg_max ||
+		    (s->id == avoid && avoid))
+			continue;
+		/* Insertion sort by id: every client orders them alike. */
+		for (j = n++; j > 0 && cand[j - 1]->id > s->id; j--)
+			cand[j] = cand[j - 1];
+		cand[j] = s;
 	}
-	if (n > 1 && avoid) {
-		for (i = 0; i < n; i++) {
-			if (cand[i]->id == avoid) {
-				cand[i] = cand[--n];
-				break;
-			}
-		}
-	}
+	if (!n && avoid)
+		return srv_pick(c, 0, offset);	/* only the silent one left */
 	if (!n)
 		return NULL;
 	for (i = 0; i < n; i++)
 		sum += cand[i]->weight;
-	pick = c->env.random(c->env.ctx) % sum;
+	pick = region_hash(offset) % sum;
 	for (i = 0; i < n - 1; i++) {
 		if (pick < cand[i]->weight)
 			break;
@@ -290,6 +307,21 @@ static void subtract_foreign(struct dnbd_client *c, struct dnbd_read *r,
 	}
 }
 
+/*
+ * The server a retry should avoid: the one asked last, if nothing came
+ * from it since.  A server that is sending is busy, not gone; asking it
+ * again lets its dedup window absorb the retry.
+ */
+static uint16_t silent_server(struct dnbd_client *c, const struct dnbd_read *r)
+{
+	struct dnbd_server *s;
+
+	if (!r->server)
+		return 0;
+	s = srv_find(c, r->server, c->image.id);
+	return s && s->last_rx_us > r->sent_us ? 0 : r->server;
+}
+
 static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		     unsigned int how)
 {
@@ -306,7 +338,14 @@ static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	} else if (r->nsegs < 128) {
 		want[1] &= ((uint64_t)1 << (r->nsegs - 64)) - 1;
 	}
-	s = srv_pick(c, (how & TX_RETRY) ? r->server : 0);
+	if (how & TX_HOLES) {
+		want[0] &= r->asked[0];
+		want[1] &= r->asked[1];
+		if (!want[0] && !want[1])
+			return;	/* the rest is another client's request */
+	}
+	s = srv_pick(c, (how & TX_RETRY) ? silent_server(c, r) : 0,
+		     r->offset);
 	r->rto_us = srv_rto(c, s);
 	r->wait_client = 0;
 	if (!(how & (TX_RETRY | TX_NOSUPPRESS))) {
@@ -338,8 +377,8 @@ static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	m.seg_size = c->image.seg_max;
 	m.offset = r->seg0 * c->image.seg_max;
 	m.seg_count = r->nsegs;
-	m.mask[0] = want[0];
-	m.mask[1] = want[1];
+	m.mask[0] = r->asked[0] = want[0];
+	m.mask[1] = r->asked[1] = want[1];
 	count(c, DNBD_CC_requests_sent, 1);
 	count(c, DNBD_CC_segments_requested, nwant);
 	if (how & TX_RETRY)
@@ -491,7 +530,9 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		count_verdict(c, v);
 		return;
 	}
-	if (!c->selected || h->image_id != c->image.id) {
+	if (!c->selected)
+		return;			/* still discovering: not ours yet */
+	if (h->image_id != c->image.id) {
 		count(c, DNBD_CC_drop_image, 1);
 		return;
 	}
@@ -524,7 +565,10 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			    m.req_id == r->req_id;
 
 		next = r->next;
-		if (mine && s && !r->sampled && r->tries == 1) {
+		/* Sample at the end of the burst: the RTO must cover the
+		 * server's queue and the transfer, not just the first hop. */
+		if (mine && s && !r->sampled && r->tries == 1 &&
+		    (h->flags & DNBD_F_LAST)) {
 			srv_rtt_sample(s, (uint32_t)now - m.echo);
 			r->sampled = true;
 		}
@@ -534,6 +578,9 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			} else {
 				read_fill(c, r, seg, m.data, m.data_len);
 				used = true;
+				/* Data is flowing: that is progress, not loss. */
+				if (r->deadline_us < now + r->rto_us)
+					r->deadline_us = now + r->rto_us;
 				/* Sticks out of r: the neighbouring read
 				 * (often issued later) wants the rest. */
 				partial |= m.offset < r->offset ||
@@ -550,7 +597,7 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		/* The burst we are waiting on ended with holes: ask now. */
 		if (mine) {
 			count(c, DNBD_CC_fast_retransmits, 1);
-			dispatch(c, r, now, TX_RETRY);
+			dispatch(c, r, now, TX_RETRY | TX_HOLES);
 		} else if (r->wait_client && r->wait_client == m.client_id &&
 			   r->wait_req == m.req_id) {
 			dispatch(c, r, now, TX_NOSUPPRESS);

@@ -125,6 +125,7 @@ struct dnbd_read {
 	uint16_t nsegs;
 	uint16_t server;
 	uint64_t have[2];
+	uint64_t asked[2];		/* segments the last request named */
 	uint32_t req_id;
 	uint32_t tries;
 	uint32_t rto_us;
