@@ -361,7 +361,6 @@ static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	r->req_id = ++c->next_req;
 	r->sent_us = now;
 	r->server = s ? s->id : 0;
-	r->sampled = false;
 	shift = r->tries - 1 < BACKOFF_SHIFT_MAX ? r->tries - 1 :
 		BACKOFF_SHIFT_MAX;
 	if (((uint64_t)r->rto_us << shift) > c->cfg.rto_max_us)
@@ -559,19 +558,21 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		s->timeouts = 0;
 		s->replies++;
 	}
+	/*
+	 * One RTT sample per burst, at its end, so the RTO covers the
+	 * server's queue and the transfer.  Every reply echoes the clock of
+	 * the very transmission it answers, so retransmitted requests give
+	 * valid samples too (no Karn ambiguity): a queue that makes first
+	 * tries time out still teaches us how long it is.
+	 */
+	if (s && m.client_id == c->client_id && (h->flags & DNBD_F_LAST))
+		srv_rtt_sample(s, (uint32_t)now - m.echo);
 	seg = m.offset / m.seg_size;
 	for (r = c->pending.next; r != &c->pending; r = next) {
 		bool mine = m.client_id == c->client_id &&
 			    m.req_id == r->req_id;
 
 		next = r->next;
-		/* Sample at the end of the burst: the RTO must cover the
-		 * server's queue and the transfer, not just the first hop. */
-		if (mine && s && !r->sampled && r->tries == 1 &&
-		    (h->flags & DNBD_F_LAST)) {
-			srv_rtt_sample(s, (uint32_t)now - m.echo);
-			r->sampled = true;
-		}
 		if (seg >= r->seg0 && seg < r->seg0 + r->nsegs) {
 			if (dnbd_mask_test(r->have, (unsigned int)(seg - r->seg0))) {
 				dup = true;

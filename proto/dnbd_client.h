@@ -131,7 +131,6 @@ struct dnbd_read {
 	uint32_t rto_us;
 	uint64_t start_us, sent_us, deadline_us;
 	uint32_t wait_client, wait_req;	/* foreign request we wait on */
-	bool sampled;
 };
 
 struct dnbd_foreign {
