@@ -15,6 +15,22 @@ void json_counters(FILE *f, const char *const *names,
 			values[i]);
 }
 
+void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
 void text_counters(FILE *f, const char *prefix, const char *const *names,
 		   const uint64_t *values, unsigned int n)
 {

@@ -9,6 +9,8 @@
 /* Writes "name":value pairs of n counters, comma separated. */
 void json_counters(FILE *f, const char *const *names,
 		   const uint64_t *values, unsigned int n);
+/* Writes s as a JSON string literal, quotes included, escaping as needed. */
+void json_str(FILE *f, const char *s);
 /* Writes counters as "name=value" words on lines of about 100 chars. */
 void text_counters(FILE *f, const char *prefix, const char *const *names,
 		   const uint64_t *values, unsigned int n);

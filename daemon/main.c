@@ -62,12 +62,16 @@ static void write_stats(struct server *s, uint64_t now)
 
 		addr_str(&img->group, a);
 		*strrchr(a, ':') = '\0';
-		fprintf(f, "%s{\"name\":\"%s\",\"path\":\"%s\",\"id\":\"0x%016"
+		/* Names are printable ASCII without quotes; paths are not. */
+		fprintf(f, "%s{\"name\":\"%s\",\"path\":", i ? "," : "",
+			img->name);
+		json_str(f, img->path);
+		fprintf(f, ",\"id\":\"0x%016"
 			PRIx64 "\",\"size\":%" PRIu64 ",\"revision\":%u,"
 			"\"group\":\"%s\",\"port\":%u,\"requests\":%" PRIu64
 			",\"segments_sent\":%" PRIu64 ",\"data_bytes_sent\":%"
-			PRIu64 ",\"changed\":%s}", i ? "," : "", img->name,
-			img->name, img->id, img->size, img->revision, a,
+			PRIu64 ",\"changed\":%s}", img->id, img->size,
+			img->revision, a,
 			img->group.port, atomic_load(&img->requests),
 			atomic_load(&img->segments_sent),
 			atomic_load(&img->data_bytes_sent),

@@ -1,0 +1,65 @@
+#!/bin/bash
+#
+# scripts/install-deps.sh [demo] - install the Debian packages the build and
+# the tests need (make check runs it; make demo runs it with "demo").
+#
+# Checks with dpkg-query first, so a second run installs and prints nothing
+# and takes well under a second.  Runs apt-get update only when an install
+# fails (for instance on a fresh machine without package lists).
+set -euo pipefail
+
+# What the tests need: compiler and make, namespaces and veths (iproute2),
+# packet loss (nftables), JSON (jq), pgrep/sysctl (procps), fuser/killall
+# for debugging (psmisc), coreutils' timeout and sha256sum.
+REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils)
+OPTIONAL=(xxd)
+if [[ "${1:-}" == demo ]]; then
+	REQUIRED=(build-essential iproute2 jq procps coreutils)
+	OPTIONAL=()
+elif [[ $# -gt 0 ]]; then
+	echo "usage: scripts/install-deps.sh [demo]" >&2
+	exit 2
+fi
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'
+}
+
+# missing PKG...: the ones not installed yet.
+missing() {
+	local p
+	for p in "$@"; do
+		installed "$p" || printf '%s\n' "$p"
+	done
+}
+
+apt_install() {
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends "$@" >/dev/null
+}
+
+# install PKG...: quietly, with one apt-get update and a retry on failure.
+install() {
+	(($#)) || return 0
+	echo "install-deps: installing $*"
+	if ! apt_install "$@" 2>/dev/null; then
+		echo "install-deps: apt-get update"
+		apt-get update -qq >/dev/null
+		apt_install "$@"
+	fi
+}
+
+if [[ $EUID -ne 0 ]]; then
+	need=$(missing "${REQUIRED[@]}" | tr '\n' ' ')
+	[[ -z "$need" ]] && exit 0
+	echo "install-deps: missing packages, and not root to install them:" \
+		"$need" >&2
+	exit 1
+fi
+
+mapfile -t need < <(missing "${REQUIRED[@]}")
+install "${need[@]}"
+mapfile -t want < <(missing "${OPTIONAL[@]}")
+if ((${#want[@]})); then
+	install "${want[@]}" || echo "install-deps: optional ${want[*]} not installed"
+fi

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dnbd-forge.c - send crafted dnbd datagrams, for the integration tests.
+ *
+ *   dnbd-forge --to ADDR --port P --kind KIND --image-id HEX [--size N]
+ *              [--offset N] [--seg-size N] [--sender ID] [--count N]
+ *              [--interval-ms N] [--iface NAME]
+ *
+ * Every datagram is built with the encoders of proto/dnbd_wire.h and then,
+ * for the hostile kinds, damaged in one precise way, so that a test can
+ * check that the receiver counts it under the right drop counter and that
+ * the read it disturbs still returns the right bytes.  Only libc and
+ * proto/ are used: this tool must not share code (or bugs) with the
+ * programs it attacks.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnbd_wire.h"
+
+enum kind {
+	K_REPLY_BADCRC,
+	K_REPLY_FOREIGN,
+	K_REPLY_RANGE,
+	K_REPLY_TRUNC,
+	K_REPLY_WRONGDATA,
+	K_READ_BADCRC,
+	K_READ_RANGE,
+	K_READ_FLOOD,
+	K_GARBAGE,
+	K_ANNOUNCE_BOGUS,
+	K_MAX
+};
+
+static const char *const kind_names[K_MAX] = {
+	[K_REPLY_BADCRC] = "reply-badcrc",
+	[K_REPLY_FOREIGN] = "reply-foreign",
+	[K_REPLY_RANGE] = "reply-range",
+	[K_REPLY_TRUNC] = "reply-trunc",
+	[K_REPLY_WRONGDATA] = "reply-wrongdata",
+	[K_READ_BADCRC] = "read-badcrc",
+	[K_READ_RANGE] = "read-range",
+	[K_READ_FLOOD] = "read-flood",
+	[K_GARBAGE] = "garbage",
+	[K_ANNOUNCE_BOGUS] = "announce-bogus",
+};
+
+struct opts {
+	const char *to;
+	const char *iface;
+	unsigned long port;
+	enum kind kind;
+	uint64_t image_id;
+	uint64_t size;
+	uint64_t offset;
+	unsigned long seg_size;
+	unsigned long sender;
+	unsigned long count;
+	unsigned long interval_ms;
+	bool have_size;
+	bool have_offset;
+};
+
+static const char usage_text[] =
+	"usage: dnbd-forge --to ADDR --port P --kind KIND --image-id HEX\n"
+	"                  [--size N] [--offset N] [--seg-size N] [--sender ID]\n"
+	"                  [--count N] [--interval-ms N] [--iface NAME]\n"
+	"Sends crafted dnbd datagrams (a test tool).  KIND is one of:\n"
+	"  reply-badcrc     valid REPLY with one payload byte flipped after sealing\n"
+	"  reply-foreign    valid REPLY for image id XOR 1\n"
+	"  reply-range      valid REPLY at the first segment at/after --size\n"
+	"  reply-trunc      valid REPLY truncated by 10 bytes\n"
+	"  reply-wrongdata  valid REPLY at --offset carrying garbage data\n"
+	"  read-badcrc      READ with a broken CRC\n"
+	"  read-range       READ whose first segment starts at/after --size\n"
+	"  read-flood       valid READ requests for offset 0\n"
+	"  garbage          random bytes\n"
+	"  announce-bogus   ANNOUNCE whose id does not match name/size/revision\n"
+	"--size is required by reply-range and read-range.  Defaults: --port 5001\n"
+	"--seg-size 1400 --sender 4242 --count 1 --interval-ms 0 --offset 0.\n"
+	"Exit: 0 sent, 1 runtime error, 2 usage error.\n";
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "dnbd-forge: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", usage_text);
+	exit(2);
+}
+
+/* A number with base detection (0x...), all of it, within [min, max]. */
+static uint64_t parse_num(const char *opt, const char *s, uint64_t min,
+			  uint64_t max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		usage_error("bad number for %s", opt);
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < min || v > max)
+		usage_error("bad number for %s", opt);
+	return v;
+}
+
+/* The image id as printed by dnbd-cat --list: hex, "0x" optional. */
+static uint64_t parse_id(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		usage_error("bad --image-id '%s' (hex expected)", s ? s : "");
+	v = strtoull(s, &end, 16);
+	if (errno || *end || v == 0)
+		usage_error("bad --image-id '%s' (hex expected)", s);
+	return v;
+}
+
+static enum kind parse_kind(const char *s)
+{
+	int k;
+
+	for (k = 0; k < K_MAX; k++)
+		if (!strcmp(s, kind_names[k]))
+			return (enum kind)k;
+	usage_error("unknown --kind '%s'", s);
+	return K_MAX;
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "kind", required_argument, NULL, 'k' },
+		{ "image-id", required_argument, NULL, 'i' },
+		{ "size", required_argument, NULL, 's' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "seg-size", required_argument, NULL, 'g' },
+		{ "sender", required_argument, NULL, 'S' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "interval-ms", required_argument, NULL, 'w' },
+		{ "iface", required_argument, NULL, 'I' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	bool have_kind = false, have_id = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->port = DNBD_DEFAULT_PORT;
+	o->seg_size = DNBD_SEG_DEFAULT;
+	o->sender = 4242;
+	o->count = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't': o->to = optarg; break;
+		case 'p': o->port = parse_num("--port", optarg, 1, 65535); break;
+		case 'k': o->kind = parse_kind(optarg); have_kind = true; break;
+		case 'i': o->image_id = parse_id(optarg); have_id = true; break;
+		case 's':
+			o->size = parse_num("--size", optarg, 1, UINT64_MAX / 2);
+			o->have_size = true;
+			break;
+		case 'o':
+			o->offset = parse_num("--offset", optarg, 0,
+					      UINT64_MAX / 2);
+			o->have_offset = true;
+			break;
+		case 'g':
+			o->seg_size = parse_num("--seg-size", optarg,
+						DNBD_SEG_MIN, DNBD_SEG_MAX);
+			break;
+		case 'S': o->sender = parse_num("--sender", optarg, 1, 65535); break;
+		case 'c': o->count = parse_num("--count", optarg, 1, 100000000); break;
+		case 'w':
+			o->interval_ms = parse_num("--interval-ms", optarg, 0,
+						   3600000);
+			break;
+		case 'I': o->iface = optarg; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: usage_error("%s", "bad option");
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (!o->to)
+		usage_error("%s", "--to is required");
+	if (!have_kind)
+		usage_error("%s", "--kind is required");
+	if (!have_id && o->kind != K_GARBAGE)
+		usage_error("%s", "--image-id is required");
+	if (!o->have_size &&
+	    (o->kind == K_REPLY_RANGE || o->kind == K_READ_RANGE))
+		usage_error("--size is required by --kind %s",
+			    kind_names[o->kind]);
+	if (o->offset % o->seg_size)
+		usage_error("%s", "--offset must be a multiple of --seg-size");
+}
+
+/* xorshift64*: datagram contents need not be unpredictable, only varied. */
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+static void rng_fill(uint8_t *p, size_t len)
+{
+	while (len--)
+		*p++ = (uint8_t)(rng() >> 32);
+}
+
+static uint32_t rng_nonzero32(void)
+{
+	uint32_t v;
+
+	do
+		v = (uint32_t)(rng() >> 16);
+	while (!v);
+	return v;
+}
+
+/* The first segment-aligned offset at or after the end of the image. */
+static uint64_t first_offset_past(uint64_t size, uint64_t seg)
+{
+	return (size + seg - 1) / seg * seg;
+}
+
+/* A complete, sealed REPLY of a full segment of random data. */
+static size_t build_reply(uint8_t *buf, size_t buflen, const struct opts *o,
+			  uint64_t image_id, uint64_t offset)
+{
+	struct dnbd_reply m;
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.client_id = rng_nonzero32();
+	m.req_id = (uint32_t)rng();
+	m.echo = (uint32_t)rng();
+	m.seg_size = (uint16_t)o->seg_size;
+	m.offset = offset;
+	m.data_len = (uint16_t)o->seg_size;
+	len = dnbd_encode_reply_hdr(buf, buflen, DNBD_F_LAST,
+				    (uint16_t)o->sender, image_id, &m);
+	if (!len)
+		return 0;
+	rng_fill(buf + DNBD_REPLY_LEN, m.data_len);
+	dnbd_seal(buf, len);
+	return len;
+}
+
+/* A sealed READ of one segment at offset. */
+static size_t build_read(uint8_t *buf, size_t buflen, const struct opts *o,
+			 uint64_t offset)
+{
+	struct dnbd_read_req m;
+
+	memset(&m, 0, sizeof(m));
+	m.client_id = rng_nonzero32();
+	m.req_id = (uint32_t)rng();
+	m.echo = (uint32_t)rng();
+	m.target = 0;
+	m.seg_size = (uint16_t)o->seg_size;
+	m.offset = offset;
+	m.seg_count = 1;
+	m.mask[0] = 1;
+	return dnbd_encode_read(buf, buflen, 0, o->image_id, &m);
+}
+
+static size_t build_announce_bogus(uint8_t *buf, size_t buflen,
+				   const struct opts *o)
+{
+	static const char name[] = "forged";
+	struct dnbd_announce m;
+
+	memset(&m, 0, sizeof(m));
+	m.size = o->have_size ? o->size : 1u << 20;
+	m.revision = (uint32_t)rng();
+	m.seg_max = (uint16_t)o->seg_size;
+	m.name_len = (uint8_t)(sizeof(name) - 1);
+	memcpy(m.name, name, sizeof(name));
+	/* The header claims the real image's id; the body does not match. */
+	return dnbd_encode_announce(buf, buflen, (uint16_t)o->sender,
+				    o->image_id, &m);
+}
+
+/* Builds datagram number i of the run; returns its length (0: bug). */
+static size_t build(uint8_t *buf, size_t buflen, const struct opts *o)
+{
+	size_t len;
+
+	switch (o->kind) {
+	case K_REPLY_BADCRC:
+		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		if (len)
+			buf[DNBD_REPLY_LEN] ^= 0x01;
+		return len;
+	case K_REPLY_FOREIGN:
+		return build_reply(buf, buflen, o, o->image_id ^ 1, o->offset);
+	case K_REPLY_RANGE:
+		return build_reply(buf, buflen, o, o->image_id,
+				   first_offset_past(o->size, o->seg_size));
+	case K_REPLY_TRUNC:
+		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		return len > 10 ? len - 10 : 0;
+	case K_REPLY_WRONGDATA:
+		return build_reply(buf, buflen, o, o->image_id, o->offset);
+	case K_READ_BADCRC:
+		len = build_read(buf, buflen, o, o->offset);
+		if (len)
+			buf[8] ^= 0x80;	/* the CRC field itself */
+		return len;
+	case K_READ_RANGE:
+		return build_read(buf, buflen, o,
+				  first_offset_past(o->size, o->seg_size));
+	case K_READ_FLOOD:
+		return build_read(buf, buflen, o, 0);
+	case K_GARBAGE:
+		len = 1 + rng() % 1500;
+		rng_fill(buf, len);
+		return len;
+	case K_ANNOUNCE_BOGUS:
+		return build_announce_bogus(buf, buflen, o);
+	case K_MAX:
+		break;
+	}
+	return 0;
+}
+
+static int open_socket(const struct opts *o, struct sockaddr_in *dst)
+{
+	int fd, ttl = 1;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->sin_family = AF_INET;
+	dst->sin_port = htons((uint16_t)o->port);
+	if (inet_pton(AF_INET, o->to, &dst->sin_addr) != 1)
+		usage_error("bad --to '%s' (an IPv4 address expected)", o->to);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("dnbd-forge: socket");
+		return -1;
+	}
+	if (!IN_MULTICAST(ntohl(dst->sin_addr.s_addr)))
+		return fd;
+	/* Never let a forged datagram leave the test's own segment. */
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl))) {
+		perror("dnbd-forge: IP_MULTICAST_TTL");
+		close(fd);
+		return -1;
+	}
+	if (o->iface) {
+		struct ip_mreqn mr;
+
+		memset(&mr, 0, sizeof(mr));
+		mr.imr_ifindex = (int)if_nametoindex(o->iface);
+		if (!mr.imr_ifindex) {
+			fprintf(stderr, "dnbd-forge: no interface '%s'\n",
+				o->iface);
+			close(fd);
+			return -1;
+		}
+		if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr,
+			       sizeof(mr))) {
+			perror("dnbd-forge: IP_MULTICAST_IF");
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static void sleep_ms(unsigned long ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	static uint8_t buf[DNBD_DGRAM_MAX + 64];
+	struct sockaddr_in dst;
+	struct timespec now;
+	unsigned long i, sent = 0, failed = 0;
+	struct opts o;
+	int fd;
+
+	parse_args(argc, argv, &o);
+	clock_gettime(CLOCK_REALTIME, &now);
+	rng_state = ((uint64_t)now.tv_sec << 32) ^ (uint64_t)now.tv_nsec ^
+		    ((uint64_t)getpid() << 16) ^ 0x9e3779b97f4a7c15ull;
+	fd = open_socket(&o, &dst);
+	if (fd < 0)
+		return 1;
+	for (i = 0; i < o.count; i++) {
+		size_t len = build(buf, sizeof(buf), &o);
+
+		if (!len) {
+			fprintf(stderr, "dnbd-forge: cannot encode %s\n",
+				kind_names[o.kind]);
+			close(fd);
+			return 1;
+		}
+		if (sendto(fd, buf, len, 0, (struct sockaddr *)&dst,
+			   sizeof(dst)) < 0)
+			failed++;	/* e.g. ENOBUFS under a flood: go on */
+		else
+			sent++;
+		if (o.interval_ms && i + 1 < o.count)
+			sleep_ms(o.interval_ms);
+	}
+	close(fd);
+	fprintf(stderr, "dnbd-forge: %s: %lu sent, %lu failed to %s:%lu\n",
+		kind_names[o.kind], sent, failed, o.to, o.port);
+	return sent ? 0 : 1;
+}
