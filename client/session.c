@@ -283,6 +283,10 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 	dnbd_client_hello(&s->core, name, start);
 	next_hello = start + 250000;
 	for (now = start; now < end; now = now_us()) {
+		/* Refused and nobody else spoke up within a second: done. */
+		if (!s->core.n_images && s->core.refused_code &&
+		    now - start > 1000000)
+			break;
 		if (s->core.n_images && end > now + REPLICA_GRACE_US &&
 		    (!name || choose(s, name, err, errlen)))
 			end = now + REPLICA_GRACE_US;
@@ -291,6 +295,13 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 			next_hello = now + 250000;
 		}
 		session_poll(s, (next_hello < end ? next_hello : end) - now);
+	}
+	if (!s->core.n_images && s->core.refused_code == DNBD_E_CHANGED) {
+		snprintf(err, errlen, "server %u on %s no longer serves the "
+			 "image: it changed under the server (restart "
+			 "dnbd-server to export the new content)",
+			 s->core.refused_by, s->where);
+		return -1;
 	}
 	if (!s->core.n_images) {
 		snprintf(err, errlen, "no dnbd server answered on %s within "

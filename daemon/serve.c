@@ -130,6 +130,15 @@ static void on_hello(struct server *s, struct srv_sock *sk,
 		if (m.name_len && (m.name_len != img->name_len ||
 				   memcmp(m.name, img->name, m.name_len)))
 			continue;
+		if (atomic_load(&img->changed)) {
+			/* Say why we are silent, rather than just be. */
+			struct dnbd_read_req r = { .client_id = m.client_id,
+						   .echo = m.echo };
+
+			send_error(s, img, &r, DNBD_E_CHANGED,
+				   s->cfg.multicast ? &img->group : from);
+			continue;
+		}
 		serve_announce(s, img, m.client_id, m.echo,
 			       s->cfg.multicast ? &img->group : from);
 	}

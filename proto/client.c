@@ -631,6 +631,14 @@ static void on_error(struct dnbd_client *c, const struct dnbd_hdr *h,
 		count_verdict(c, v);
 		return;
 	}
+	if (!c->selected && m.client_id == c->client_id && !m.req_id) {
+		/* The answer to our HELLO: the server has the image but
+		 * refuses it (it changed under it).  Remember for the host. */
+		count(c, DNBD_CC_errors_received, 1);
+		c->refused_by = h->sender;
+		c->refused_code = m.code;
+		return;
+	}
 	if (!c->selected || h->image_id != c->image.id ||
 	    m.client_id != c->client_id)
 		return;			/* someone else's problem */

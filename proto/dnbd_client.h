@@ -157,6 +157,8 @@ struct dnbd_client {
 	unsigned int n_pending;
 	struct dnbd_cache cache;
 	uint64_t next_hello_us;
+	uint16_t refused_by;		/* a server answered HELLO with ERROR */
+	uint16_t refused_code;
 	uint64_t counters[DNBD_CC_MAX];
 	uint8_t txbuf[DNBD_READ_LEN + DNBD_NAME_MAX + 64];
 };

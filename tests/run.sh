@@ -4,8 +4,9 @@
 #
 #   tests/run.sh                          every unit test binary
 #                                         (build/tests/test-*,
-#                                         build/asan/tests/test-*) and every
-#                                         integration test tests/net/t-*.sh
+#                                         build/asan/tests/test-*), the
+#                                         script checks tests/unit/t-*.sh and
+#                                         every integration test tests/net/t-*.sh
 #   tests/run.sh tests/net/t-foo.sh ...   just those tests (a unit test
 #                                         binary may be named the same way)
 #
@@ -80,7 +81,7 @@ all_tests() {
 	for t in "$REPO"/build/tests/test-* "$REPO"/build/asan/tests/test-*; do
 		[[ -x "$t" && -f "$t" ]] && printf '%s\n' "$t"
 	done
-	for t in "$REPO"/tests/net/t-*.sh; do
+	for t in "$REPO"/tests/unit/t-*.sh "$REPO"/tests/net/t-*.sh; do
 		[[ -f "$t" ]] && printf '%s\n' "$t"
 	done
 }
@@ -97,6 +98,7 @@ main() {
 		mapfile -t tests < <(all_tests)
 	fi
 	# Namespaces of an earlier run that was killed with -9.
+	# shellcheck source=SCRIPTDIR/net/lib.sh
 	(source "$REPO/tests/net/lib.sh" && net_reap_stale)
 	for t in "${tests[@]}"; do
 		run_one "$t"
@@ -110,4 +112,4 @@ main() {
 	((failed == 0))
 }
 
-main "$@"
+main "$@"; exit $?	# exit here: never read a file edited mid-run

@@ -534,6 +534,31 @@ static void test_timeout_and_errors(void)
 	CHECK_EQ(done_err, -DNBD_ERR_CANCELED);
 }
 
+static void test_refused_hello(void)
+{
+	static struct dnbd_client c;
+	struct dnbd_error e = { .client_id = 0xc1, .code = DNBD_E_CHANGED,
+				.size = IMG_SIZE };
+	struct dnbd_addr from = addr_of(3);
+	uint8_t buf[DNBD_DGRAM_MAX];
+	size_t len;
+
+	setup(&c, 0);
+	dnbd_client_hello(&c, NULL, 100);
+	/* Someone else's refusal is not ours. */
+	e.client_id = 0xbad;
+	len = dnbd_encode_error(buf, sizeof(buf), 3, image_id, &e);
+	dnbd_client_input(&c, buf, len, &from, 200);
+	CHECK_EQ(c.refused_code, 0);
+	e.client_id = 0xc1;
+	len = dnbd_encode_error(buf, sizeof(buf), 3, image_id, &e);
+	dnbd_client_input(&c, buf, len, &from, 200);
+	CHECK_EQ(c.refused_code, DNBD_E_CHANGED);
+	CHECK_EQ(c.refused_by, 3);
+	CHECK_EQ(c.n_images, 0);
+	dnbd_client_fini(&c);
+}
+
 int main(void)
 {
 	unsigned int i;
@@ -548,5 +573,6 @@ int main(void)
 	test_suppression_and_cache();
 	test_bad_datagrams();
 	test_timeout_and_errors();
+	test_refused_hello();
 	return check_report("test-client");
 }
