@@ -130,12 +130,20 @@ static uint32_t srv_rto(const struct dnbd_client *c,
 	return (uint32_t)rto;
 }
 
+/*
+ * Weight ~ 1/srtt, rounded to a power of two: replicas whose SRTTs are in
+ * the same octave weigh the same, so clients with slightly different
+ * measurements still map a region to the same server (see srv_pick()),
+ * while a replica twice as slow gets half the regions.
+ */
 static void srv_weigh(struct dnbd_server *s)
 {
-	s->weight = s->state == DNBD_SRV_UP ?
-		    (1u << 24) / (s->srtt_us ? s->srtt_us : 1) : 0;
-	if (s->state == DNBD_SRV_UP && !s->weight)
-		s->weight = 1;
+	uint32_t srtt = s->srtt_us ? s->srtt_us : 1;
+	unsigned int octave = 0;
+
+	while (octave < 24 && (srtt >> (octave + 1)))
+		octave++;
+	s->weight = s->state == DNBD_SRV_UP ? 1u << (24 - octave) : 0;
 }
 
 /* RFC 6298 smoothing, in microseconds. */

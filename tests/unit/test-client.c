@@ -235,9 +235,10 @@ static void test_rtt_weights(void)
 	CHECK_EQ(dnbd_client_select(&c, &c.images[0]), 0);
 	CHECK_EQ(c.servers[0].srtt_us, 100);
 	CHECK_EQ(c.servers[1].srtt_us, 1000);
-	CHECK(c.servers[0].weight > 9 * c.servers[1].weight);
+	/* Weights ~ 1/srtt by octave: 100 us and 1000 us are 3 apart. */
+	CHECK_EQ(c.servers[0].weight, 8 * c.servers[1].weight);
 	/* 120 regions of 64 KiB, each read twice: the same region always
-	 * goes to the same server, and regions split about 10:1. */
+	 * goes to the same server, and regions split about 8:1. */
 	for (i = 0; i < 240; i++) {
 		struct dnbd_read r = { .offset = (uint64_t)(i % 120) << 16,
 				       .length = 100, .buf = dst };
@@ -265,6 +266,11 @@ static void test_rtt_weights(void)
 		dnbd_client_hello(&c, NULL, 2000000);
 		announce(&c, 1, 2000000, 2000000 + 900);
 		CHECK_EQ(c.servers[0].srtt_us, prev - prev / 8 + 900 / 8);
+		/* Same octave as server 2's 1000 us: the same weight, so
+		 * clients that measure a little differently still agree. */
+		announce(&c, 2, 2000000, 2000000 + 1010);
+		CHECK(c.servers[1].srtt_us != 1000);
+		CHECK_EQ(c.servers[1].weight, 1u << 15);
 		/* An echo from the future (garbage) is ignored. */
 		prev = c.servers[0].srtt_us;
 		announce(&c, 1, 2000000 + 5000, 2000000 + 900);
