@@ -45,7 +45,7 @@ static uint32_t env_random(void *ctx)
 {
 	struct session *s = ctx;
 
-	/* xorshift64*: plenty for server choice and ids. */
+	/* xorshift64*: plenty for client and request ids. */
 	s->rng ^= s->rng >> 12;
 	s->rng ^= s->rng << 25;
 	s->rng ^= s->rng >> 27;

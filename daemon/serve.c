@@ -200,7 +200,8 @@ static void dedup_release(struct image *img, const struct job *j)
 		struct dedup_slot *d = dedup_slot(img, seg + i);
 
 		if (dnbd_mask_test(j->mask, i) &&
-		    atomic_load(&d->seg) == seg + i)
+		    atomic_load(&d->seg) == seg + i &&
+		    d->seg_size == j->seg_size)
 			atomic_store(&d->sent_us, 0);
 	}
 }
@@ -307,6 +308,10 @@ static void on_peer_reply(struct server *s, struct srv_sock *sk,
 		return;
 	seg = m.offset / m.seg_size;
 	d = dedup_slot(img, seg);
+	/* Ours is queued anyway: leave the slot to the worker. */
+	if (atomic_load(&d->seg) == seg && d->seg_size == m.seg_size &&
+	    atomic_load(&d->sent_us) == DEDUP_QUEUED)
+		return;
 	atomic_store(&d->seg, seg);
 	d->seg_size = m.seg_size;
 	atomic_store(&d->sent_us, now);
@@ -410,7 +415,8 @@ static void stamp_sent(struct image *img, const struct job *j,
 		struct dedup_slot *d = dedup_slot(img, seg + i);
 
 		if (dnbd_mask_test(j->mask, i) &&
-		    atomic_load(&d->seg) == seg + i)
+		    atomic_load(&d->seg) == seg + i &&
+		    d->seg_size == j->seg_size)
 			atomic_store(&d->sent_us, now);
 	}
 }
@@ -438,7 +444,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 	if (got != (ssize_t)(end - start)) {
 		uint64_t size = 0;
 
-		stamp_sent(img, j, first, last);	/* release the slots */
+		dedup_release(img, j);	/* nothing went out */
 		if (got >= 0) {		/* short: the file shrank */
 			image_size_now(img, &size);
 			image_changed(s, img, size);

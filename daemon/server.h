@@ -67,7 +67,7 @@ struct image {
 	int sock;			/* index into server.socks */
 	atomic_bool changed;
 	_Atomic uint64_t requests, segments_sent, data_bytes_sent;
-	struct dedup_slot *dedup;	/* event loop only */
+	struct dedup_slot *dedup;	/* DEDUP_SLOTS, shared with workers */
 };
 
 struct srv_config {

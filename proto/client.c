@@ -18,7 +18,7 @@ const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
 #define BACKOFF_SHIFT_MAX	8
 
 /* Read flags for dispatch(). */
-#define TX_RETRY	1	/* retransmission: avoid the last server */
+#define TX_RETRY	1	/* retransmission: avoid the last server if silent */
 #define TX_NOSUPPRESS	2	/* we waited on another client's request */
 #define TX_HOLES	4	/* only what the last request asked for */
 /* Either way the datagram carries DNBD_F_RETRY: the segments may have been
@@ -330,7 +330,8 @@ static uint16_t silent_server(struct dnbd_client *c, const struct dnbd_read *r)
 	return s && s->last_rx_us > r->sent_us ? 0 : r->server;
 }
 
-static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
+/* Sends the READ for r's missing segments; false if nothing was sent. */
+static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		     unsigned int how)
 {
 	struct dnbd_read_req m;
@@ -350,18 +351,19 @@ static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		want[0] &= r->asked[0];
 		want[1] &= r->asked[1];
 		if (!want[0] && !want[1])
-			return;	/* the rest is another client's request */
+			return false;	/* the rest: another client's request */
 	}
 	s = srv_pick(c, (how & TX_RETRY) ? silent_server(c, r) : 0,
 		     r->offset);
 	r->rto_us = srv_rto(c, s);
-	r->wait_client = 0;
+	if (!(how & TX_HOLES))		/* holes: still waiting on it */
+		r->wait_client = 0;
 	if (!(how & (TX_RETRY | TX_NOSUPPRESS))) {
 		subtract_foreign(c, r, want, now, r->rto_us);
 		if (!want[0] && !want[1]) {
 			count(c, DNBD_CC_requests_suppressed, 1);
 			r->deadline_us = now + r->rto_us;
-			return;
+			return false;
 		}
 	}
 	nwant = popcount64(want[0]) + popcount64(want[1]);
@@ -398,6 +400,7 @@ static void dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		dnbd_encode_read(c->txbuf, sizeof(c->txbuf),
 				 how ? DNBD_F_RETRY : 0,
 				 c->image.id, &m));
+	return true;
 }
 
 void dnbd_client_hello(struct dnbd_client *c, const char *name, uint64_t now)
@@ -605,8 +608,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			continue;
 		/* The burst we are waiting on ended with holes: ask now. */
 		if (mine) {
-			count(c, DNBD_CC_fast_retransmits, 1);
-			dispatch(c, r, now, TX_RETRY | TX_HOLES);
+			if (dispatch(c, r, now, TX_RETRY | TX_HOLES))
+				count(c, DNBD_CC_fast_retransmits, 1);
 		} else if (r->wait_client && r->wait_client == m.client_id &&
 			   r->wait_req == m.req_id) {
 			dispatch(c, r, now, TX_NOSUPPRESS);

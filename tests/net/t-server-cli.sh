@@ -92,7 +92,7 @@ wait_for 60 json_ready "$W/srv.json" ||
 pass "--stats file appeared and is valid JSON"
 info "stats: $(jq -c . "$W/srv.json" | head -c 1500)"
 
-# The documented shape (docs/DESIGN-NOTES.md).
+# The documented shape (dnbd-server(8), --stats).
 jq -e --arg size "$(size_of "$IMG")" '
 	.server_id == 7 and (.uptime_s | type) == "number" and
 	([.counters[] | type == "number"] | all) and
