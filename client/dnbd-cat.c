@@ -173,7 +173,7 @@ static int submit(struct cat *c, struct slot *sl)
 	if (!left)
 		return 0;
 	sl->r.offset = c->next_off;
-	/* Chunks end on chunk boundaries, so clients share segments. */
+	/* Chunks end on chunk boundaries, so clients ask alike. */
 	sl->r.length = (uint32_t)(c->chunk - c->next_off % c->chunk);
 	if (sl->r.length > left)
 		sl->r.length = (uint32_t)left;
@@ -277,6 +277,7 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 	int o;
 
 	memset(a, 0, sizeof(*a));
+	argv[0] = (char *)"dnbd-cat";	/* getopt's messages name it so */
 	a->so.port = DNBD_DEFAULT_PORT;
 	a->so.seg_size = DNBD_SEG_DEFAULT;
 	a->so.cache_bytes = 64u << 20;
@@ -370,9 +371,11 @@ static int set_range(struct cat *c, const struct args *a)
 			a->length, c->s.core.image.name, size, a->offset);
 		return -1;
 	}
+	/* Whole segments, aligned: no segment is shared by two reads. */
 	c->chunk = dnbd_client_max_read(&c->s.core);
 	if (c->chunk > CHUNK_MAX)
 		c->chunk = CHUNK_MAX;
+	c->chunk -= c->chunk % c->s.core.image.seg_max;
 	return 0;
 }
 

@@ -176,6 +176,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
+	argv[0] = (char *)"dnbd-server";	/* for getopt's messages */
 	cfg->threads = 1;
 	cfg->port = DNBD_DEFAULT_PORT;
 	cfg->ttl = 1;

@@ -324,6 +324,14 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	struct dnbd_hdr h;
 	enum dnbd_verdict v;
 
+	/* Our own replies come back through multicast loopback (kept on so
+	 * a client on this host hears us): skip them before the CRC. */
+	if (dnbd_peek_hdr(buf, len, &h) == DNBD_OK && h.sender == s->cfg.id &&
+	    (h.type == DNBD_T_REPLY || h.type == DNBD_T_ANNOUNCE ||
+	     h.type == DNBD_T_ERROR)) {
+		sc_add(s, SC_own_looped, 1);
+		return;
+	}
 	sc_add(s, SC_datagrams_received, 1);
 	v = dnbd_decode_hdr(buf, len, &h);
 	if (v != DNBD_OK) {

@@ -27,7 +27,8 @@
 	X(requests_out_of_range) X(not_for_us) X(crc_failures)		\
 	X(drop_short) X(drop_magic) X(drop_version) X(drop_length)	\
 	X(drop_type) X(drop_field) X(drop_image) X(send_errors)	\
-	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)
+	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)	\
+	X(own_looped)
 
 #define SC_ENUM(name) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };

@@ -155,6 +155,13 @@ void dnbd_seal(uint8_t *buf, size_t len);
 void dnbd_seal_split(uint8_t *hdr, size_t hdr_len, const uint8_t *data,
 		     size_t data_len);
 
+/*
+ * The cheap part of dnbd_decode_hdr(): length, magic, version and declared
+ * length, no CRC.  For filtering only (a server dropping its own looped-
+ * back replies); nothing read this way may be trusted.
+ */
+enum dnbd_verdict dnbd_peek_hdr(const uint8_t *buf, size_t len,
+				struct dnbd_hdr *h);
 /* Checks length, magic, version, declared length and CRC; fills h. */
 enum dnbd_verdict dnbd_decode_hdr(const uint8_t *buf, size_t len,
 				  struct dnbd_hdr *h);

@@ -226,12 +226,9 @@ size_t dnbd_encode_error(uint8_t *buf, size_t buflen, uint16_t sender,
 	return DNBD_ERROR_LEN;
 }
 
-enum dnbd_verdict dnbd_decode_hdr(const uint8_t *buf, size_t len,
-				  struct dnbd_hdr *h)
+enum dnbd_verdict dnbd_peek_hdr(const uint8_t *buf, size_t len,
+				struct dnbd_hdr *h)
 {
-	uint32_t crc;
-	uint8_t zero[4] = { 0, 0, 0, 0 };
-
 	if (len < DNBD_HDR_LEN)
 		return DNBD_BAD_SHORT;
 	if (get32(buf) != DNBD_MAGIC)
@@ -240,17 +237,30 @@ enum dnbd_verdict dnbd_decode_hdr(const uint8_t *buf, size_t len,
 		return DNBD_BAD_VERSION;
 	if (get16(buf + 14) != len)
 		return DNBD_BAD_LENGTH;
+	h->type = buf[5];
+	h->flags = get16(buf + 6);
+	h->sender = get16(buf + 12);
+	h->length = (uint16_t)len;
+	h->image_id = get64(buf + 16);
+	return DNBD_OK;
+}
+
+enum dnbd_verdict dnbd_decode_hdr(const uint8_t *buf, size_t len,
+				  struct dnbd_hdr *h)
+{
+	enum dnbd_verdict v;
+	uint32_t crc;
+	uint8_t zero[4] = { 0, 0, 0, 0 };
+
+	v = dnbd_peek_hdr(buf, len, h);
+	if (v != DNBD_OK)
+		return v;
 	/* CRC over the datagram with its crc field read as zero. */
 	crc = dnbd_crc32c(0, buf, 8);
 	crc = dnbd_crc32c(crc, zero, 4);
 	crc = dnbd_crc32c(crc, buf + 12, len - 12);
 	if (crc != get32(buf + 8))
 		return DNBD_BAD_CRC;
-	h->type = buf[5];
-	h->flags = get16(buf + 6);
-	h->sender = get16(buf + 12);
-	h->length = (uint16_t)len;
-	h->image_id = get64(buf + 16);
 	return DNBD_OK;
 }
 

@@ -124,6 +124,13 @@ static void test_rejects(void)
 
 	len = dnbd_encode_read(buf, sizeof(buf), 0, 1, &rq);
 	CHECK_EQ(dnbd_decode_hdr(buf, 10, &h), DNBD_BAD_SHORT);
+	/* peek: the same checks but the CRC. */
+	memcpy(bad, buf, len);
+	bad[30] ^= 1;
+	CHECK_EQ(dnbd_peek_hdr(bad, len, &h), DNBD_OK);
+	CHECK_EQ(h.type, DNBD_T_READ);
+	CHECK_EQ(dnbd_decode_hdr(bad, len, &h), DNBD_BAD_CRC);
+	CHECK_EQ(dnbd_peek_hdr(buf, len - 1, &h), DNBD_BAD_LENGTH);
 	CHECK_EQ(dnbd_decode_hdr(buf, len - 1, &h), DNBD_BAD_LENGTH);
 	memcpy(bad, buf, len);
 	bad[0] ^= 1;
