@@ -10,8 +10,9 @@ set -euo pipefail
 
 # What the tests need: compiler and make, namespaces and veths (iproute2),
 # packet loss (nftables), JSON (jq), pgrep/sysctl (procps), fuser/killall
-# for debugging (psmisc), coreutils' timeout and sha256sum.
-REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils)
+# for debugging (psmisc), groff for the man page check (groff-base),
+# coreutils' timeout and sha256sum.
+REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base)
 OPTIONAL=(xxd)
 if [[ "${1:-}" == demo ]]; then
 	REQUIRED=(build-essential iproute2 jq procps coreutils)

@@ -1,0 +1,44 @@
+#!/bin/bash
+#
+# t-docs: the documentation keeps up with the code.  Every long option a
+# program lists in --help has a line in its man page, the man pages render
+# without groff warnings, and the README still names the two commands.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${DNBD_BIN:-build/bin}
+bad=0
+
+check_prog() { # PROG MANPAGE
+	local prog=$1 man=$2 opt n=0
+	[[ -x "$BIN/$prog" ]] || { echo "FAIL: $BIN/$prog not built"; bad=1; return; }
+	while read -r opt; do
+		n=$((n + 1))
+		# roff writes a dash as \- : --rate is \-\-rate in the page.
+		if ! grep -q -- "${opt//-/\\\\-}" "$man"; then
+			echo "FAIL: $prog $opt is not in $man"
+			bad=1
+		fi
+	done < <("$BIN/$prog" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+	((n > 5)) || { echo "FAIL: $prog --help lists only $n long options"; bad=1; }
+	echo "$prog: $n long options, all in $man"
+}
+
+check_prog dnbd-server docs/man/dnbd-server.8
+check_prog dnbd-cat docs/man/dnbd-cat.1
+
+for man in docs/man/*.[0-9]; do
+	warn=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || true
+	if [[ -n "$warn" ]]; then
+		echo "FAIL: groff warns on $man:"
+		echo "$warn"
+		bad=1
+	fi
+done
+echo "man pages render without warnings: $(ls docs/man | tr '\n' ' ')"
+
+for cmd in 'make check' 'make demo'; do
+	grep -q "$cmd" README.md || { echo "FAIL: README.md does not name '$cmd'"; bad=1; }
+done
+grep -qx 'exec make check' .ci/run || { echo "FAIL: .ci/run does not run 'make check'"; bad=1; }
+((bad == 0)) && echo "ok: docs match the programs"
+exit $bad
