@@ -244,6 +244,7 @@ static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid,
 	unsigned int i, j, n = 0;
 	uint32_t sum = 0, pick;
 
+again:
 	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
 		s = &c->servers[i];
 		if (s->state != DNBD_SRV_UP || s->image_id != c->image.id ||
@@ -255,8 +256,10 @@ static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid,
 			cand[j] = cand[j - 1];
 		cand[j] = s;
 	}
-	if (!n && avoid)
-		return srv_pick(c, 0, offset);	/* only the silent one left */
+	if (!n && avoid) {
+		avoid = 0;		/* only the silent one is left */
+		goto again;
+	}
 	if (!n)
 		return NULL;
 	for (i = 0; i < n; i++)
