@@ -91,12 +91,11 @@ static int image_checksum(struct image *img, uint32_t *rev)
 	return 0;
 }
 
-int image_open(struct image *img, const struct srv_config *cfg)
+int image_open(struct image *img)
 {
 	struct stat st;
 	int err;
 
-	(void)cfg;
 	img->fd = open(img->path, O_RDONLY | O_CLOEXEC);
 	if (img->fd < 0) {
 		err = -errno;

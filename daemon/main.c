@@ -311,7 +311,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < s->cfg.n_images; i++)
-		if (image_open(&s->cfg.images[i], &s->cfg))
+		if (image_open(&s->cfg.images[i]))
 			goto out;
 	if (open_sockets(s))
 		goto out;

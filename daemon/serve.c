@@ -144,11 +144,6 @@ static void on_hello(struct server *s, struct srv_sock *sk,
 	}
 }
 
-static unsigned int popcount64(uint64_t v)
-{
-	return (unsigned int)__builtin_popcountll(v);
-}
-
 static unsigned int highest_bit(const uint64_t *mask)
 {
 	return mask[1] ? 127 - (unsigned int)__builtin_clzll(mask[1]) :
@@ -250,8 +245,7 @@ static void on_read(struct server *s, struct srv_sock *sk,
 	atomic_fetch_add_explicit(&img->requests, 1, memory_order_relaxed);
 	if (retry) {
 		sc_add(s, SC_requests_retry, 1);
-		sc_add(s, SC_segments_rerequested,
-		       popcount64(r.mask[0]) + popcount64(r.mask[1]));
+		sc_add(s, SC_segments_rerequested, dnbd_mask_count(r.mask));
 	}
 	if (atomic_load(&img->changed)) {
 		send_error(s, img, &r, DNBD_E_CHANGED, to);

@@ -141,7 +141,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv);
 void config_usage(FILE *f);
 
 /* image.c */
-int image_open(struct image *img, const struct srv_config *cfg);
+int image_open(struct image *img);
 int image_size_now(const struct image *img, uint64_t *size);
 ssize_t image_read(const struct image *img, uint64_t off, void *buf,
 		   size_t len);

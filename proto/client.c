@@ -47,17 +47,6 @@ static void count_verdict(struct dnbd_client *c, enum dnbd_verdict v)
 		count(c, map[v], 1);
 }
 
-static unsigned int popcount64(uint64_t v)
-{
-	unsigned int n = 0;
-
-	while (v) {
-		v &= v - 1;
-		n++;
-	}
-	return n;
-}
-
 /* ---- pending list ---------------------------------------------------- */
 
 static void pending_add(struct dnbd_client *c, struct dnbd_read *r)
@@ -369,7 +358,7 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 			return false;
 		}
 	}
-	nwant = popcount64(want[0]) + popcount64(want[1]);
+	nwant = dnbd_mask_count(want);
 	r->tries++;
 	r->req_id = ++c->next_req;
 	r->sent_us = now;

@@ -188,4 +188,16 @@ static inline void dnbd_mask_set(uint64_t *mask, unsigned int i)
 	mask[i / 64] |= (uint64_t)1 << (i % 64);
 }
 
+/* Segments named by a 128-bit mask. */
+static inline unsigned int dnbd_mask_count(const uint64_t *mask)
+{
+	unsigned int n = 0, i;
+	uint64_t v;
+
+	for (i = 0; i < 2; i++)
+		for (v = mask[i]; v; v &= v - 1)
+			n++;
+	return n;
+}
+
 #endif /* DNBD_WIRE_H */
