@@ -619,6 +619,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	count(c, DNBD_CC_replies_overheard, 1);
 	if (dnbd_cache_put(&c->cache, seg, m.data, m.data_len))
 		count(c, DNBD_CC_overheard_cached, 1);
+	if (c->env.overheard)
+		c->env.overheard(c->env.ctx, seg, m.data, m.data_len);
 }
 
 static void on_error(struct dnbd_client *c, const struct dnbd_hdr *h,

@@ -53,6 +53,12 @@ struct dnbd_env {
 	void (*read_done)(void *ctx, struct dnbd_read *r, int err);
 	/* Optional: a server came up (up=1) or went down (up=0). */
 	void (*server_event)(void *ctx, uint16_t id, int up);
+	/*
+	 * Optional: a segment nobody here asked for passed by (another
+	 * client's reply).  The kernel host keeps it in its cache file.
+	 */
+	void (*overheard)(void *ctx, uint64_t seg, const uint8_t *data,
+			  uint16_t len);
 };
 
 #define DNBD_CLIENT_COUNTERS(X)						\

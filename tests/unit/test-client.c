@@ -70,9 +70,25 @@ static void t_done(void *ctx, struct dnbd_read *r, int err)
 	n_done++;
 }
 
+/* The overheard hook (the kernel's cache file): what it was last given. */
+static unsigned int n_overheard;
+static uint64_t overheard_seg;
+static uint8_t overheard_data[DNBD_SEG_MAX];
+static uint16_t overheard_len;
+
+static void t_overheard(void *ctx, uint64_t seg, const uint8_t *data,
+			uint16_t len)
+{
+	(void)ctx;
+	n_overheard++;
+	overheard_seg = seg;
+	overheard_len = len;
+	memcpy(overheard_data, data, len);
+}
+
 static const struct dnbd_env env = {
 	.send = t_send, .alloc = t_alloc, .free = t_free,
-	.random = t_random, .read_done = t_done,
+	.random = t_random, .read_done = t_done, .overheard = t_overheard,
 };
 
 static struct dnbd_addr addr_of(uint8_t last)
@@ -390,6 +406,11 @@ static void test_suppression_and_cache(void)
 	CHECK(!memcmp(dst, image + 14000, 2800));
 	CHECK_EQ(c.counters[DNBD_CC_replies_overheard], 2);
 	CHECK_EQ(c.counters[DNBD_CC_overheard_cached], 2);
+	/* The host heard of both, with their data; not of 10 and 11. */
+	CHECK_EQ(n_overheard, 2);
+	CHECK_EQ(overheard_seg, 13);
+	CHECK_EQ(overheard_len, SEG);
+	CHECK(!memcmp(overheard_data, image + 13 * SEG, SEG));
 	/* A read of 12..13 is served from the cache: no datagram. */
 	r.offset = 12 * SEG + 5;
 	r.length = 2 * SEG - 10;

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The internals of dnbd.ko: the device, a bound session and a
+ * request, and the functions each file of the driver offers the others.
+ *
+ *   dnbd_main.c       module parameters, /dev/dnbdN, the blk-mq queue
+ *   dnbd_session.c    one binding: the protocol core, its socket and thread
+ *   dnbd_cachefile.c  the optional persistent cache (-c FILE)
+ *   dnbd_ctl.c        ioctls from dnbd-client
+ *   dnbd_stats.c      /proc/driver/dnbd/dnbdN and /sys/block/dnbdN/dnbd/
+ *
+ * Locking, outermost first:
+ *   dev->ctl_lock   bind, unbind, set-cache and statistics readers; it
+ *                   keeps dev->sess alive for whoever holds it.
+ *   sess->lock      the protocol core (it is not thread-safe) and the
+ *                   list of finished requests.  Held while sending.
+ *   cf->lock        the in-memory tag table of the cache file (spinlock).
+ * The I/O path (queue_rq, BLK_MQ_F_BLOCKING) reads dev->sess without
+ * ctl_lock; unbind clears it inside a quiesce of the queue, which waits
+ * for every running queue_rq, before it frees the session.
+ */
+#ifndef DNBD_DEV_H
+#define DNBD_DEV_H
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/net.h>
+
+#include "dnbd_client.h"
+#include "dnbd_ioctl.h"
+
+#define DNBD_NAME		"dnbd"
+/*
+ * One request is at most 128 KiB; with 512-byte segments that is up to
+ * 258 segments on the grid, more than one READ (127 after alignment)
+ * can name: a request is split into up to DNBD_CMD_READS core reads.
+ */
+#define DNBD_MAX_SECTORS	256
+#define DNBD_CMD_READS		3
+#define DNBD_CHUNK_SEGS		(DNBD_REQ_SEGS_MAX - 1)
+
+struct dnbd_cachefile;
+
+/* Driver counters next to the core's (DNBD_CLIENT_COUNTERS). */
+enum dnbd_dev_counter {
+	DNBD_DC_requests,
+	DNBD_DC_requests_failed,
+	DNBD_DC_bytes_read,
+	DNBD_DC_cachefile_hits,
+	DNBD_DC_cachefile_misses,
+	DNBD_DC_cachefile_bad_crc,
+	DNBD_DC_cachefile_writes,
+	DNBD_DC_cachefile_dropped,
+	DNBD_DC_cachefile_errors,
+	DNBD_DC_rx_errors,
+	DNBD_DC_tx_errors,
+	DNBD_DC_nomem,
+	DNBD_DC_MAX
+};
+
+extern const char *const dnbd_dev_counter_names[DNBD_DC_MAX];
+
+struct dnbd_session {
+	struct dnbd_device *dev;
+	struct mutex lock;		/* the core, done, dead */
+	bool dead;			/* unbinding: no new reads */
+	struct list_head done;		/* finished dnbd_cmds */
+	struct socket *sock;
+	struct task_struct *rx_thread;
+	struct dnbd_cachefile *cf;	/* set once, freed at unbind */
+	struct dnbd_image_info image;
+	u32 seg;			/* the segment grid in use */
+	atomic64_t counters[DNBD_DC_MAX];
+	u8 rxbuf[DNBD_DGRAM_MAX + 1];
+	struct dnbd_client core;	/* large: the session is kvzalloc'd */
+};
+
+struct dnbd_device {
+	int index;
+	struct gendisk *disk;
+	struct blk_mq_tag_set tag_set;
+	struct mutex ctl_lock;
+	struct dnbd_session *sess;	/* NULL: unbound */
+	u64 binds;			/* how often bound, for messages */
+};
+
+/* Per-request data (tag_set.cmd_size). */
+struct dnbd_cmd {
+	struct request *rq;
+	struct list_head done_node;
+	u8 *buf;			/* the request on the segment grid */
+	u64 buf_off;			/* image offset of buf[0] */
+	u32 buf_len;
+	u8 n_reads;
+	u8 pending;			/* core reads not yet finished */
+	int err;			/* first negative enum dnbd_err */
+	struct dnbd_read rd[DNBD_CMD_READS];
+};
+
+static inline void dnbd_count(struct dnbd_session *s,
+			      enum dnbd_dev_counter c, u64 n)
+{
+	atomic64_add(n, &s->counters[c]);
+}
+
+/* dnbd_main.c */
+extern int dnbd_major;
+
+/* dnbd_session.c */
+struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
+					 const struct dnbd_ctl_bind *b,
+					 int *err);
+void dnbd_session_kill(struct dnbd_session *s);
+void dnbd_session_destroy(struct dnbd_session *s);
+blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq);
+void dnbd_session_set_cachefile(struct dnbd_session *s,
+				struct dnbd_cachefile *cf);
+
+/* dnbd_cachefile.c */
+int dnbd_cachefile_init(void);
+void dnbd_cachefile_exit(void);
+struct dnbd_cachefile *dnbd_cachefile_open(struct dnbd_session *s, int fd,
+					   int *err);
+void dnbd_cachefile_close(struct dnbd_cachefile *cf);
+bool dnbd_cachefile_lookup(struct dnbd_cachefile *cf, u64 seg0,
+			   unsigned int nsegs, u8 *buf);
+void dnbd_cachefile_store(struct dnbd_cachefile *cf, u64 seg0, u8 *buf,
+			  u32 len);
+u64 dnbd_cachefile_bytes(const struct dnbd_cachefile *cf);
+u32 dnbd_cachefile_slots(const struct dnbd_cachefile *cf);
+
+/* dnbd_ctl.c */
+int dnbd_ioctl(struct dnbd_device *dev, unsigned int cmd, unsigned long arg);
+int dnbd_unbind(struct dnbd_device *dev);
+
+/* dnbd_stats.c */
+int dnbd_stats_init(void);
+void dnbd_stats_exit(void);
+int dnbd_stats_add(struct dnbd_device *dev);
+void dnbd_stats_remove(struct dnbd_device *dev);
+extern const struct attribute_group *dnbd_disk_groups[];
+
+#endif /* DNBD_DEV_H */

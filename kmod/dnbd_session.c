@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One binding of a device to an image: the kernel host
+ * of the protocol core (proto/client.c, the same code dnbd-cat runs).
+ *
+ * The core is driven from two places, always under sess->lock:
+ *   - queue_rq (BLK_MQ_F_BLOCKING, so it may sleep) starts reads; the
+ *     first READ datagram is sent from there;
+ *   - the session's receive thread feeds it datagrams and runs its
+ *     timers (retransmit, failover, HELLO), waking at least every
+ *     DNBD_RX_IDLE_MS.
+ * Finished reads are collected on sess->done while the lock is held and
+ * completed after it is dropped: copy to the request's pages, hand the
+ * data to the cache file, end the request.
+ */
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/vmalloc.h>
+#include <net/sock.h>
+
+#include "dnbd_dev.h"
+
+#define DNBD_RX_IDLE_MS	100	/* longest sleep without a deadline */
+#define DNBD_RX_BATCH	64	/* datagrams handled per lock hold */
+
+const char *const dnbd_dev_counter_names[DNBD_DC_MAX] = {
+	[DNBD_DC_requests] = "requests",
+	[DNBD_DC_requests_failed] = "requests_failed",
+	[DNBD_DC_bytes_read] = "bytes_read",
+	[DNBD_DC_cachefile_hits] = "cachefile_hits",
+	[DNBD_DC_cachefile_misses] = "cachefile_misses",
+	[DNBD_DC_cachefile_bad_crc] = "cachefile_bad_crc",
+	[DNBD_DC_cachefile_writes] = "cachefile_writes",
+	[DNBD_DC_cachefile_dropped] = "cachefile_dropped",
+	[DNBD_DC_cachefile_errors] = "cachefile_errors",
+	[DNBD_DC_rx_errors] = "rx_errors",
+	[DNBD_DC_tx_errors] = "tx_errors",
+	[DNBD_DC_nomem] = "nomem",
+};
+
+static u64 dnbd_now_us(void)
+{
+	return div_u64(ktime_get_ns(), NSEC_PER_USEC);
+}
+
+/* Set once (bind or DNBD_IOC_SET_CACHE) and read without the lock. */
+static struct dnbd_cachefile *dnbd_session_cf(struct dnbd_session *s)
+{
+	/* Pairs with smp_store_release() in dnbd_session_set_cachefile(). */
+	return smp_load_acquire(&s->cf);
+}
+
+/* ---- struct dnbd_env ------------------------------------------------- */
+
+static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
+		    size_t len)
+{
+	struct dnbd_session *s = ctx;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct msghdr msg = {
+		.msg_name = &sin,
+		.msg_namelen = sizeof(sin),
+		.msg_flags = MSG_DONTWAIT | MSG_NOSIGNAL,
+	};
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+	int rc;
+
+	sin.sin_port = htons(to->port);
+	memcpy(&sin.sin_addr.s_addr, to->ip, 4);
+	rc = kernel_sendmsg(s->sock, &msg, &iov, 1, len);
+	if (rc < 0) {
+		/* A full socket buffer is a lost datagram: the core resends. */
+		dnbd_count(s, DNBD_DC_tx_errors, 1);
+		return rc;
+	}
+	return 0;
+}
+
+static void *env_alloc(void *ctx, size_t len)
+{
+	return kvzalloc(len, GFP_KERNEL);
+}
+
+static void env_free(void *ctx, void *p)
+{
+	kvfree(p);
+}
+
+static u32 env_random(void *ctx)
+{
+	return get_random_u32();
+}
+
+static void env_read_done(void *ctx, struct dnbd_read *r, int err)
+{
+	struct dnbd_session *s = ctx;
+	struct dnbd_cmd *cmd = r->priv;
+
+	if (err && !cmd->err)
+		cmd->err = err;
+	if (--cmd->pending == 0)
+		list_add_tail(&cmd->done_node, &s->done);
+}
+
+static void env_server_event(void *ctx, u16 id, int up)
+{
+	struct dnbd_session *s = ctx;
+
+	pr_info("%s: server %u %s\n", s->dev->disk->disk_name, id,
+		up ? "up" : "down");
+}
+
+static void env_overheard(void *ctx, u64 seg, const u8 *data, u16 len)
+{
+	struct dnbd_session *s = ctx;
+	struct dnbd_cachefile *cf = dnbd_session_cf(s);
+	u8 *copy;
+
+	if (!cf)
+		return;
+	/* Best effort: under memory pressure the segment is just dropped. */
+	copy = kmemdup(data, len, GFP_NOIO | __GFP_NOWARN);
+	if (!copy) {
+		dnbd_count(s, DNBD_DC_cachefile_dropped, 1);
+		return;
+	}
+	dnbd_cachefile_store(cf, seg, copy, len);
+}
+
+/* ---- completion -------------------------------------------------------- */
+
+static void dnbd_cmd_finish(struct dnbd_session *s, struct dnbd_cmd *cmd)
+{
+	struct request *rq = cmd->rq;
+	u64 off = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	const u8 *src = cmd->buf + (off - cmd->buf_off);
+	struct req_iterator iter;
+	struct bio_vec bvec;
+	struct dnbd_cachefile *cf = dnbd_session_cf(s);
+	blk_status_t status = BLK_STS_OK;
+
+	if (cmd->err) {
+		status = BLK_STS_IOERR;
+		dnbd_count(s, DNBD_DC_requests_failed, 1);
+		if (cmd->err != -DNBD_ERR_CANCELED)
+			pr_err_ratelimited("%s: read of %u bytes at %llu failed: %s\n",
+					   s->dev->disk->disk_name,
+					   blk_rq_bytes(rq), off,
+					   cmd->err == -DNBD_ERR_TIMEDOUT ?
+					   "no server answered in time" :
+					   "protocol error");
+	} else {
+		rq_for_each_segment(bvec, rq, iter) {
+			memcpy_to_bvec(&bvec, src);
+			src += bvec.bv_len;
+		}
+		dnbd_count(s, DNBD_DC_bytes_read, blk_rq_bytes(rq));
+	}
+	if (!cmd->err && cf)
+		dnbd_cachefile_store(cf, div_u64(cmd->buf_off, s->seg),
+				     cmd->buf, cmd->buf_len);
+	else
+		kvfree(cmd->buf);
+	cmd->buf = NULL;
+	blk_mq_end_request(rq, status);
+}
+
+/* Drops sess->lock, then completes what finished while it was held. */
+static void dnbd_session_unlock(struct dnbd_session *s)
+{
+	struct dnbd_cmd *cmd, *tmp;
+	LIST_HEAD(done);
+
+	list_splice_init(&s->done, &done);
+	mutex_unlock(&s->lock);
+	list_for_each_entry_safe(cmd, tmp, &done, done_node) {
+		list_del_init(&cmd->done_node);
+		dnbd_cmd_finish(s, cmd);
+	}
+}
+
+/* ---- submission ------------------------------------------------------ */
+
+/*
+ * Lays the request onto the segment grid: whole segments, so that every
+ * one of them can go to the cache file, split into core reads of at most
+ * DNBD_CHUNK_SEGS segments.  Chunks the cache file holds are filled here.
+ */
+static void dnbd_cmd_plan(struct dnbd_session *s, struct dnbd_cmd *cmd,
+			  u64 off, u32 len)
+{
+	u64 seg0 = div_u64(off, s->seg);
+	u64 end = min_t(u64, roundup(off + len, s->seg), s->image.size);
+	struct dnbd_cachefile *cf = dnbd_session_cf(s);
+	u64 first, nsegs;
+
+	cmd->buf_off = seg0 * s->seg;
+	cmd->buf_len = end - cmd->buf_off;
+	cmd->n_reads = 0;
+	nsegs = div_u64(end - cmd->buf_off + s->seg - 1, s->seg);
+	for (first = 0; first < nsegs; first += DNBD_CHUNK_SEGS) {
+		struct dnbd_read *r = &cmd->rd[cmd->n_reads];
+		unsigned int n = min_t(u64, nsegs - first, DNBD_CHUNK_SEGS);
+
+		r->offset = cmd->buf_off + first * s->seg;
+		r->length = min_t(u64, (u64)n * s->seg, end - r->offset);
+		r->buf = cmd->buf + first * s->seg;
+		r->priv = cmd;
+		if (cf && dnbd_cachefile_lookup(cf, seg0 + first, n, r->buf)) {
+			dnbd_count(s, DNBD_DC_cachefile_hits, n);
+			continue;
+		}
+		if (cf)
+			dnbd_count(s, DNBD_DC_cachefile_misses, n);
+		cmd->n_reads++;	/* a hit chunk's slot is reused */
+	}
+}
+
+blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
+{
+	struct dnbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	u64 off = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u32 len = blk_rq_bytes(rq);
+	unsigned int noio, i;
+	u64 now;
+	int rc;
+
+	if (!len || off >= s->image.size || len > s->image.size - off)
+		return BLK_STS_IOERR;
+	/* Whole segments: at most one extra on each side. */
+	noio = memalloc_noio_save();
+	cmd->buf = kvmalloc(len + 2 * s->seg, GFP_KERNEL | __GFP_NOWARN);
+	memalloc_noio_restore(noio);
+	if (!cmd->buf) {
+		dnbd_count(s, DNBD_DC_nomem, 1);
+		return BLK_STS_RESOURCE;	/* blk-mq retries later */
+	}
+	blk_mq_start_request(rq);
+	dnbd_count(s, DNBD_DC_requests, 1);
+	cmd->err = 0;
+	dnbd_cmd_plan(s, cmd, off, len);
+
+	mutex_lock(&s->lock);
+	if (s->dead) {
+		mutex_unlock(&s->lock);
+		kvfree(cmd->buf);
+		cmd->buf = NULL;
+		return BLK_STS_IOERR;
+	}
+	if (!cmd->n_reads) {			/* all from the cache file */
+		list_add_tail(&cmd->done_node, &s->done);
+		dnbd_session_unlock(s);
+		return BLK_STS_OK;
+	}
+	cmd->pending = cmd->n_reads;
+	now = dnbd_now_us();
+	for (i = 0; i < cmd->n_reads; i++) {
+		rc = dnbd_client_read(&s->core, &cmd->rd[i], now);
+		if (rc)		/* not started: finish it here */
+			env_read_done(s, &cmd->rd[i], rc);
+	}
+	dnbd_session_unlock(s);
+	return BLK_STS_OK;
+}
+
+/* ---- the receive thread --------------------------------------------------- */
+
+/* Waits for one datagram at most timeout jiffies; its length or -errno. */
+static int dnbd_recv(struct dnbd_session *s, struct sockaddr_in *from,
+		     long timeout, bool nowait)
+{
+	struct msghdr msg = {
+		.msg_name = from,
+		.msg_namelen = sizeof(*from),
+	};
+	struct kvec iov = { .iov_base = s->rxbuf, .iov_len = sizeof(s->rxbuf) };
+	int rc;
+
+	WRITE_ONCE(s->sock->sk->sk_rcvtimeo, timeout);
+	rc = kernel_recvmsg(s->sock, &msg, &iov, 1, sizeof(s->rxbuf),
+			    nowait ? MSG_DONTWAIT : 0);
+	/* Oversized: hand it over as such, the core counts and drops it. */
+	if (rc >= 0 && (msg.msg_flags & MSG_TRUNC))
+		rc = sizeof(s->rxbuf);
+	return rc;
+}
+
+static void dnbd_input(struct dnbd_session *s, const struct sockaddr_in *from,
+		       int len)
+{
+	struct dnbd_addr a = { .family = 4 };
+
+	a.port = ntohs(from->sin_port);
+	memcpy(a.ip, &from->sin_addr.s_addr, 4);
+	dnbd_client_input(&s->core, s->rxbuf, len, &a, dnbd_now_us());
+}
+
+static int dnbd_rx_thread(void *data)
+{
+	struct dnbd_session *s = data;
+	struct sockaddr_in from;
+	unsigned int noio = memalloc_noio_save();
+	u64 now, next;
+	long timeout;
+	int len, n;
+
+	while (!kthread_should_stop()) {
+		mutex_lock(&s->lock);
+		now = dnbd_now_us();
+		next = dnbd_client_timer(&s->core, now);
+		dnbd_session_unlock(s);
+
+		timeout = msecs_to_jiffies(DNBD_RX_IDLE_MS);
+		if (next > now)
+			timeout = min_t(long, timeout,
+					usecs_to_jiffies(next - now));
+		len = dnbd_recv(s, &from, max_t(long, timeout, 1), false);
+		if (len == -EAGAIN || len == -EINTR || len == -ERESTARTSYS)
+			continue;
+		if (len < 0) {
+			/* e.g. ICMP errors on a unicast socket: not fatal. */
+			dnbd_count(s, DNBD_DC_rx_errors, 1);
+			schedule_timeout_interruptible(1);
+			continue;
+		}
+		mutex_lock(&s->lock);
+		for (n = 0; n < DNBD_RX_BATCH; n++) {
+			dnbd_input(s, &from, len);
+			len = dnbd_recv(s, &from, 0, true);
+			if (len < 0)
+				break;
+		}
+		dnbd_session_unlock(s);
+	}
+	memalloc_noio_restore(noio);
+	return 0;
+}
+
+/* ---- bind and unbind -------------------------------------------------------- */
+
+static void dnbd_addr_from_ctl(struct dnbd_addr *a,
+			       const struct dnbd_ctl_addr *c)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = 4;
+	a->port = c->port;
+	memcpy(a->ip, c->ip, 4);
+}
+
+static int dnbd_session_cfg(struct dnbd_client_cfg *cfg,
+			    const struct dnbd_ctl_bind *b)
+{
+	unsigned int i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->multicast = b->flags & DNBD_BIND_MULTICAST;
+	if (cfg->multicast) {
+		if (b->group.family != 4 || !b->group.port)
+			return -EINVAL;
+		dnbd_addr_from_ctl(&cfg->group, &b->group);
+	} else {
+		if (!b->n_unicast || b->n_unicast > DNBD_CTL_SERVERS)
+			return -EINVAL;
+		for (i = 0; i < b->n_unicast; i++) {
+			if (b->unicast[i].family != 4 || !b->unicast[i].port)
+				return -EINVAL;
+			dnbd_addr_from_ctl(&cfg->unicast[i], &b->unicast[i]);
+		}
+		cfg->n_unicast = b->n_unicast;
+	}
+	cfg->seg_size = b->seg_size;
+	cfg->cache_bytes = b->mem_cache_bytes;
+	cfg->io_timeout_us = (u64)b->io_timeout_ms * USEC_PER_MSEC;
+	return 0;
+}
+
+static int dnbd_session_image(struct dnbd_session *s,
+			      const struct dnbd_ctl_bind *b)
+{
+	struct dnbd_image_info img = {};
+	size_t n = strnlen(b->name, sizeof(b->name));
+
+	if (!n || n > DNBD_NAME_MAX || !b->image_id || !b->image_size ||
+	    b->seg_max < DNBD_SEG_MIN || b->seg_max > DNBD_SEG_MAX)
+		return -EINVAL;
+	img.id = b->image_id;
+	img.size = b->image_size;
+	img.revision = b->revision;
+	img.seg_max = b->seg_max;
+	img.name_len = n;
+	memcpy(img.name, b->name, n);
+	if (dnbd_client_select(&s->core, &img))
+		return -EINVAL;
+	s->image = s->core.image;
+	s->seg = s->core.image.seg_max;
+	return 0;
+}
+
+static struct socket *dnbd_session_sock(int fd, int *err)
+{
+	struct socket *sock = sockfd_lookup(fd, err);
+
+	if (!sock)
+		return NULL;
+	if (sock->sk->sk_family != AF_INET || sock->type != SOCK_DGRAM ||
+	    sock->sk->sk_protocol != IPPROTO_UDP) {
+		sockfd_put(sock);
+		*err = -EINVAL;
+		return NULL;
+	}
+	/* Sends and receives serve block I/O: never recurse into it. */
+	sock->sk->sk_allocation = GFP_NOIO;
+	return sock;
+}
+
+struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
+					 const struct dnbd_ctl_bind *b,
+					 int *err)
+{
+	struct dnbd_env env = {
+		.send = env_send, .alloc = env_alloc, .free = env_free,
+		.random = env_random, .read_done = env_read_done,
+		.server_event = env_server_event, .overheard = env_overheard,
+	};
+	struct dnbd_client_cfg cfg;
+	struct dnbd_session *s;
+	unsigned int i;
+
+	*err = dnbd_session_cfg(&cfg, b);
+	if (*err)
+		return NULL;
+	s = kvzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	s->dev = dev;
+	mutex_init(&s->lock);
+	INIT_LIST_HEAD(&s->done);
+	for (i = 0; i < DNBD_DC_MAX; i++)
+		atomic64_set(&s->counters[i], 0);
+	env.ctx = s;
+	if (dnbd_client_init(&s->core, &cfg, &env)) {
+		*err = -EINVAL;		/* seg_size out of range */
+		goto out_free;
+	}
+	*err = dnbd_session_image(s, b);
+	if (*err)
+		goto out_core;
+	s->sock = dnbd_session_sock(b->sock_fd, err);
+	if (!s->sock)
+		goto out_core;
+	if (b->cache_fd >= 0) {
+		s->cf = dnbd_cachefile_open(s, b->cache_fd, err);
+		if (!s->cf)
+			goto out_sock;
+	}
+	mutex_lock(&s->lock);
+	dnbd_client_hello(&s->core, NULL, dnbd_now_us());
+	mutex_unlock(&s->lock);
+	s->rx_thread = kthread_run(dnbd_rx_thread, s, "dnbd%d-rx", dev->index);
+	if (IS_ERR(s->rx_thread)) {
+		*err = PTR_ERR(s->rx_thread);
+		goto out_cf;
+	}
+	return s;
+
+out_cf:
+	if (s->cf)
+		dnbd_cachefile_close(s->cf);
+out_sock:
+	sockfd_put(s->sock);
+out_core:
+	dnbd_client_fini(&s->core);
+out_free:
+	kvfree(s);
+	return NULL;
+}
+
+void dnbd_session_set_cachefile(struct dnbd_session *s,
+				struct dnbd_cachefile *cf)
+{
+	mutex_lock(&s->lock);
+	/* Readers test s->cf without the lock: publish it complete. */
+	smp_store_release(&s->cf, cf);
+	mutex_unlock(&s->lock);
+}
+
+/*
+ * First half of unbind: no new reads, and every read in flight fails.
+ * The caller then quiesces the queue so no queue_rq still uses s.
+ */
+void dnbd_session_kill(struct dnbd_session *s)
+{
+	mutex_lock(&s->lock);
+	s->dead = true;
+	dnbd_client_cancel_all(&s->core, -DNBD_ERR_CANCELED);
+	dnbd_session_unlock(s);
+}
+
+void dnbd_session_destroy(struct dnbd_session *s)
+{
+	kthread_stop(s->rx_thread);
+	mutex_lock(&s->lock);
+	dnbd_client_fini(&s->core);	/* nothing pending: it was killed */
+	dnbd_session_unlock(s);
+	if (s->cf)
+		dnbd_cachefile_close(s->cf);
+	sockfd_put(s->sock);
+	kvfree(s);
+}
