@@ -1,0 +1,107 @@
+#!/bin/sh
+# Guest side of vm-tests/t-kmod.sh: dnbd.ko against dnbd-server on the
+# host's test LAN.  Parameters (kernel command line, vmt.*):
+#   VMT_GROUP    group of the random image "rand" (VMT_SHA, VMT_SEGS segments)
+#   VMT_SQGROUP  group of the squashfs image (data.bin has VMT_SQSHA)
+#   VMT_SLOWPORT port of a slow (rate-limited) server of "rand"
+. /lib/dnbd-guest.sh
+
+insmod /lib/dnbd.ko nr_devices=4 || fail "insmod dnbd.ko"
+[ -b /dev/dnbd3 ] || fail "no /dev/dnbd3 with nr_devices=4"
+[ "$(cat /sys/block/dnbd0/size)" = 0 ] || fail "unbound dnbd0 has a size"
+grep -q "state: unbound" /proc/driver/dnbd/dnbd0 ||
+	fail "/proc/driver/dnbd/dnbd0 does not say unbound"
+dnbd-client -d /dev/dnbd0 -u 2>/tmp/err && fail "unbinding an unbound device succeeded"
+grep -q "not bound" /tmp/err || fail "unbinding an unbound device: $(cat /tmp/err)"
+ok "4 devices, unbound and empty"
+
+# 1. The whole image through /dev/dnbd0.
+bind dnbd0 -b "$VMT_GROUP"
+grep -q "found a server with id 1 " /tmp/bind-dnbd0.out ||
+	fail "dnbd-client did not report server id 1"
+[ "$(cat /sys/block/dnbd0/dnbd/image)" = rand ] || fail "sysfs image name"
+[ "$(cat /sys/block/dnbd0/ro)" = 1 ] || fail "dnbd0 is not read-only"
+bind dnbd3 -b "$VMT_GROUP" 2>/dev/null
+dnbd-client -d /dev/dnbd0 -b "$VMT_GROUP" 2>/tmp/err && fail "binding twice succeeded"
+grep -q "already bound" /tmp/err || fail "binding twice: $(cat /tmp/err)"
+unbind dnbd3
+sha_is /dev/dnbd0 "$VMT_SHA" "64 MiB image through /dev/dnbd0"
+cat /proc/driver/dnbd/dnbd0
+grep -q "^  1 .* up " /proc/driver/dnbd/dnbd0 || fail "/proc lists no server 1 up"
+grep -q "^1 .* up " /sys/block/dnbd0/dnbd/servers || fail "sysfs lists no server 1 up"
+[ "$(counter dnbd0 reads_failed)" = 0 ] || fail "reads failed"
+dd if=/dev/zero of=/dev/dnbd0 bs=4096 count=1 2>/dev/null &&
+	fail "a write to the read-only device succeeded"
+ok "writes refused"
+
+# 2. A squashfs image mounted from /dev/dnbd1.
+bind dnbd1 -b "$VMT_SQGROUP"
+mkdir -p /mnt
+mount -t squashfs -o ro /dev/dnbd1 /mnt || fail "mount squashfs from /dev/dnbd1"
+sha_is /mnt/data.bin "$VMT_SQSHA" "data.bin on the squashfs"
+grep -q "hello from dnbd" /mnt/hello.txt || fail "hello.txt on the squashfs"
+umount /mnt
+unbind dnbd1
+ok "squashfs mounted, file read"
+
+# 3. The cache file: filled by one binding, read by the next.
+unbind dnbd0
+dd if=/dev/zero of=/tmp/cache bs=1M count=72 2>/dev/null
+bind dnbd0 -b "$VMT_GROUP" -c /tmp/cache
+sha_is /dev/dnbd0 "$VMT_SHA" "first read with a cache file"
+writes_done() { [ "$(counter dnbd0 cachefile_writes)" -ge "$VMT_SEGS" ]; }
+wait_until 120 writes_done ||
+	fail "cache file: $(counter dnbd0 cachefile_writes) of $VMT_SEGS segments written"
+info "cache file: $(counter dnbd0 cachefile_writes) segments written," \
+	"$(counter dnbd0 cachefile_dropped) dropped"
+unbind dnbd0
+bind dnbd0 -b "$VMT_GROUP" -c /tmp/cache
+sha_is /dev/dnbd0 "$VMT_SHA" "second read, after rebinding"
+hits=$(counter dnbd0 cachefile_hits)
+asked=$(counter dnbd0 segments_requested)
+info "second read: cachefile_hits $hits, segments_requested $asked"
+[ "$hits" -ge "$VMT_SEGS" ] || fail "only $hits cache file hits for $VMT_SEGS segments"
+[ "$asked" = 0 ] || fail "$asked segments were asked from the network"
+grep -q "cache_hits: $hits" /proc/driver/dnbd/dnbd0 ||
+	fail "/proc/driver/dnbd/dnbd0 cache_hits is not $hits"
+unbind dnbd0
+ok "second read served from the cache file"
+
+# The original's other form: a cache file added to a running device.
+bind dnbd2 -b "$VMT_GROUP"
+dnbd-client -d /dev/dnbd2 -c /tmp/cache || fail "adding a cache file"
+dd if=/dev/dnbd2 of=/dev/null bs=64k count=16 skip=100 2>/dev/null
+[ "$(counter dnbd2 cachefile_hits)" -gt 0 ] || fail "no hits after adding the cache file"
+[ "$(counter dnbd2 segments_requested)" = 0 ] || fail "network reads with a full cache file"
+dnbd-client -d /dev/dnbd2 -c /tmp/cache 2>/dev/null && fail "a second cache file was accepted"
+unbind dnbd2
+ok "cache file added to a bound device"
+
+# 4. Unbind with reads in flight (a slow server), then rmmod.
+bind dnbd2 -b "$VMT_GROUP" -p "$VMT_SLOWPORT"
+pids=""
+for i in 1 2 3 4; do
+	dd if=/dev/dnbd2 of=/dev/null bs=256k skip=$((i * 40)) count=40 2>/dev/null &
+	pids="$pids $!"
+done
+usleep 1500000
+inflight=$(awk '{ print $1 }' /sys/block/dnbd2/inflight)
+info "reads in flight before unbind: $inflight"
+[ "$inflight" -gt 0 ] || fail "no reads in flight: the slow server is not slow"
+unbind dnbd2
+failed=0
+for p in $pids; do
+	n=0
+	while kill -0 "$p" 2>/dev/null && [ $n -lt 100 ]; do
+		usleep 100000
+		n=$((n + 1))
+	done
+	kill -0 "$p" 2>/dev/null && fail "reader $p still blocked 10 s after unbind"
+	wait "$p" || failed=$((failed + 1))
+done
+info "$failed of 4 readers failed with an I/O error, none hangs"
+[ "$(cat /sys/block/dnbd2/size)" = 0 ] || fail "unbound dnbd2 keeps its size"
+rmmod dnbd || fail "rmmod dnbd"
+grep -q '^dnbd ' /proc/modules && fail "dnbd still loaded"
+ok "unbound with reads in flight, module removed"
+exit 0

@@ -1,0 +1,64 @@
+#!/bin/bash
+#
+# t-kmod: dnbd.ko in a QEMU guest, for each kernel (Debian's 6.1 and 6.12;
+# VM_KERNELS="6.12" picks some).  dnbd-server runs in host namespace srv
+# and exports a random 64 MiB image and a squashfs image; a second server
+# exports the random image slowly on another port.  The guest
+# (vm-tests/guest/t-kmod.sh):
+#   - reads the whole image through /dev/dnbd0 and checks its sha256,
+#   - mounts the squashfs from /dev/dnbd1 and checks a file,
+#   - fills a cache file, rebinds, and reads everything from it (counters),
+#   - adds a cache file to a bound device (dnbd-client -c alone),
+#   - unbinds a device with reads in flight, then rmmods the driver.
+# The test then greps the guest's kernel log for oopses and warnings.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/dnbd.sh
+source "$(dirname "$0")/lib/dnbd.sh"
+trap vm_cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+GROUP=239.77.0.1
+SQGROUP=239.77.0.2
+SLOWPORT=5002
+SIZE_MIB=64
+SEG=1400
+
+net_init
+W=$NET_WORK
+dnbd_vm_require
+net_setup_bridge
+net_add_host srv 10.77.0.11
+
+make_image "$W/rand.img" "$SIZE_MIB"
+sha=$(sha_of "$W/rand.img")
+segs=$(((SIZE_MIB * MIB + SEG - 1) / SEG))
+mkdir -p "$W/sqroot"
+make_image "$W/sqroot/data.bin" 2
+echo "hello from dnbd" >"$W/sqroot/hello.txt"
+mksquashfs "$W/sqroot" "$W/sq.img" -quiet -noappend >/dev/null
+sqsha=$(sha_of "$W/sqroot/data.bin")
+
+net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
+	-d "$W/rand.img,name=rand" -d "$W/sq.img,name=sq,group=$SQGROUP" \
+	--stats "$W/srv.json"
+net_bg srv "$W/slow.log" "$DNBD_SERVER" -m "$GROUP" -p "$SLOWPORT" -i 9 \
+	-d "$W/rand.img,name=rand" --rate 256K --stats "$W/slow.json"
+wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
+wait_for 30 json_ready "$W/slow.json" || fail "the slow server did not start"
+
+while read -r flavor; do
+	kver=$(vmk_resolve "$flavor") || fail "cannot resolve kernel $flavor"
+	name="kmod${flavor//./}"
+	dnbd_vm_initrd "$kver" "$W/$name.img" t-kmod.sh squashfs
+	start=$EPOCHREALTIME
+	VM_MEM=768 vm_start "$name" "$kver" "$W/$name.img" 10.77.0.21/24 \
+		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.sha=$sha vmt.segs=$segs vmt.sqsha=$sqsha"
+	rc=0
+	vm_wait "$name" 900 || rc=$?
+	vm_output "$name" | grep '^guest: '
+	((rc == 0)) || fail "$kver: the guest's test failed ($(vm_rc_text "$rc"))"
+	vm_check_dmesg "$name" || fail "$kver: oops or warning in the guest's kernel log"
+	pass "$kver: read, squashfs, cache file, unbind in flight, rmmod ($(elapsed_since "$start") s)"
+	vm_stop "$name"
+done < <(dnbd_kernels)
+check_sanitizer_logs "$W"
