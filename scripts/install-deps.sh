@@ -11,8 +11,14 @@ set -euo pipefail
 # What the tests need: compiler and make, namespaces and veths (iproute2),
 # packet loss (nftables), JSON (jq), pgrep/sysctl (procps), fuser/killall
 # for debugging (psmisc), groff for the man page check (groff-base),
-# coreutils' timeout and sha256sum.
-REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base)
+# coreutils' timeout and sha256sum.  The kernel driver and its VM tests:
+# QEMU, a static busybox, cpio/xz/kmod for initramfs images, squashfs
+# images, DKMS, and perl/binutils for checkpatch.  Kernel packages and
+# headers are fetched by the tests themselves (vm-tests/lib/kernels.sh),
+# since their ABI version is resolved at run time.
+REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
+	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
+	perl binutils)
 OPTIONAL=(xxd)
 if [[ "${1:-}" == demo ]]; then
 	REQUIRED=(build-essential iproute2 jq procps coreutils)

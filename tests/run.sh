@@ -5,12 +5,15 @@
 #   tests/run.sh                          every unit test binary
 #                                         (build/tests/test-*,
 #                                         build/asan/tests/test-*), the
-#                                         script checks tests/unit/t-*.sh and
+#                                         script checks tests/unit/t-*.sh, the
+#                                         driver's build checks tests/kmod/t-*.sh,
 #                                         every integration test tests/net/t-*.sh
+#                                         and the QEMU tests vm-tests/t-*.sh
 #   tests/run.sh tests/net/t-foo.sh ...   just those tests (a unit test
 #                                         binary may be named the same way)
 #
-# Needs root: the integration tests build network namespaces.  Each test
+# Needs root: the integration tests build network namespaces, the VM
+# tests taps.  Each test
 # runs under a time limit ($DNBD_TEST_TIMEOUT, default 600 s) and logs to
 # build/test-logs/<name>.log.  One line per test:
 #   PASS name (Ns)  |  FAIL name (see log)  |  SKIP name: reason
@@ -81,7 +84,8 @@ all_tests() {
 	for t in "$REPO"/build/tests/test-* "$REPO"/build/asan/tests/test-*; do
 		[[ -x "$t" && -f "$t" ]] && printf '%s\n' "$t"
 	done
-	for t in "$REPO"/tests/unit/t-*.sh "$REPO"/tests/net/t-*.sh; do
+	for t in "$REPO"/tests/unit/t-*.sh "$REPO"/tests/kmod/t-*.sh \
+		"$REPO"/tests/net/t-*.sh "$REPO"/vm-tests/t-*.sh; do
 		[[ -f "$t" ]] && printf '%s\n' "$t"
 	done
 }

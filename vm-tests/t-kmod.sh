@@ -9,6 +9,8 @@
 #   - mounts the squashfs from /dev/dnbd1 and checks a file,
 #   - fills a cache file, rebinds, and reads everything from it (counters),
 #   - adds a cache file to a bound device (dnbd-client -c alone),
+#   - binds over unicast, cuts the server off: a read waits and resumes;
+#     with --timeout 2 it fails with EIO instead,
 #   - unbinds a device with reads in flight, then rmmods the driver.
 # The test then greps the guest's kernel log for oopses and warnings.
 set -euo pipefail
@@ -20,6 +22,7 @@ trap 'exit 143' TERM INT HUP
 GROUP=239.77.0.1
 SQGROUP=239.77.0.2
 SLOWPORT=5002
+UCPORT=5003
 SIZE_MIB=64
 SEG=1400
 
@@ -31,6 +34,7 @@ net_add_host srv 10.77.0.11
 
 make_image "$W/rand.img" "$SIZE_MIB"
 sha=$(sha_of "$W/rand.img")
+partsha=$(dd if="$W/rand.img" bs=64k skip=300 count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
 segs=$(((SIZE_MIB * MIB + SEG - 1) / SEG))
 mkdir -p "$W/sqroot"
 make_image "$W/sqroot/data.bin" 2
@@ -43,7 +47,10 @@ net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
 	--stats "$W/srv.json"
 net_bg srv "$W/slow.log" "$DNBD_SERVER" -m "$GROUP" -p "$SLOWPORT" -i 9 \
 	-d "$W/rand.img,name=rand" --rate 256K --stats "$W/slow.json"
+net_bg srv "$W/ucast.log" "$DNBD_SERVER" -m 10.77.0.11 -p "$UCPORT" -i 5 \
+	-d "$W/rand.img,name=rand" --stats "$W/ucast.json"
 wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
+wait_for 30 json_ready "$W/ucast.json" || fail "the unicast server did not start"
 wait_for 30 json_ready "$W/slow.json" || fail "the slow server did not start"
 
 while read -r flavor; do
@@ -52,7 +59,7 @@ while read -r flavor; do
 	dnbd_vm_initrd "$kver" "$W/$name.img" t-kmod.sh squashfs
 	start=$EPOCHREALTIME
 	VM_MEM=768 vm_start "$name" "$kver" "$W/$name.img" 10.77.0.21/24 \
-		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.sha=$sha vmt.segs=$segs vmt.sqsha=$sqsha"
+		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.ucast=10.77.0.11 vmt.ucport=$UCPORT vmt.sha=$sha vmt.partsha=$partsha vmt.segs=$segs vmt.sqsha=$sqsha"
 	rc=0
 	vm_wait "$name" 900 || rc=$?
 	vm_output "$name" | grep '^guest: '

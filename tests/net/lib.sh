@@ -357,6 +357,8 @@ net_dump_logs() {
 	local f
 	for f in "$NET_WORK"/*.log; do
 		[[ -f "$f" ]] || continue
+		# Guest consoles: vm_wait already showed what matters.
+		[[ "$(basename "$f")" == vm-*.log ]] && continue
 		info "---- tail of $(basename "$f")"
 		tail -n 25 "$f" | cut -c1-300
 	done

@@ -4,6 +4,8 @@
 #   VMT_GROUP    group of the random image "rand" (VMT_SHA, VMT_SEGS segments)
 #   VMT_SQGROUP  group of the squashfs image (data.bin has VMT_SQSHA)
 #   VMT_SLOWPORT port of a slow (rate-limited) server of "rand"
+#   VMT_PARTSHA  sha256 of "rand"'s 1 MiB at offset 300 * 64 KiB
+#   VMT_UCAST    address of a unicast server of "rand", port VMT_UCPORT
 . /lib/dnbd-guest.sh
 
 insmod /lib/dnbd.ko nr_devices=4 || fail "insmod dnbd.ko"
@@ -77,7 +79,38 @@ dnbd-client -d /dev/dnbd2 -c /tmp/cache 2>/dev/null && fail "a second cache file
 unbind dnbd2
 ok "cache file added to a bound device"
 
-# 4. Unbind with reads in flight (a slow server), then rmmod.
+# 4. Unicast, and what happens when the server cannot be reached:
+# by default reads wait (a root device survives an outage); with
+# --timeout they fail with EIO.  A blackhole route cuts the server off.
+bind dnbd3 -b "$VMT_UCAST" -p "$VMT_UCPORT"
+grep -q "unicast" /proc/driver/dnbd/dnbd3 || fail "dnbd3 is not in unicast mode"
+ip route add blackhole "$VMT_UCAST/32"
+dd if=/dev/dnbd3 of=/tmp/part bs=64k count=16 skip=300 2>/dev/null &
+reader=$!
+sleep 4
+kill -0 $reader 2>/dev/null || fail "a read without a server did not wait"
+ip route del blackhole "$VMT_UCAST/32"
+gone() { ! kill -0 $reader 2>/dev/null; }
+wait_until 30 gone || fail "the waiting read did not resume when the server came back"
+wait $reader || fail "the resumed read failed"
+sha_is /tmp/part "$VMT_PARTSHA" "the resumed read (1 MiB at 300 x 64 KiB)"
+unbind dnbd3
+ok "unicast: a read waited 4 s for the server and resumed with the right bytes"
+
+bind dnbd3 -b "$VMT_UCAST" -p "$VMT_UCPORT" --timeout 2
+ip route add blackhole "$VMT_UCAST/32"
+t0=$(date +%s)
+dd if=/dev/dnbd3 of=/dev/null bs=64k count=16 skip=600 iflag=direct 2>/tmp/err &&
+	fail "a read succeeded with the server cut off"
+t1=$(date +%s)
+ip route del blackhole "$VMT_UCAST/32"
+info "read failed after $((t1 - t0)) s: $(head -n 1 /tmp/err)"
+[ $((t1 - t0)) -lt 30 ] || fail "--timeout 2 took $((t1 - t0)) s to fail the read"
+[ "$(counter dnbd3 reads_failed)" -gt 0 ] || fail "no failed read counted"
+unbind dnbd3
+ok "--timeout 2: the read failed with an I/O error"
+
+# 5. Unbind with reads in flight (a slow server), then rmmod.
 bind dnbd2 -b "$VMT_GROUP" -p "$VMT_SLOWPORT"
 pids=""
 for i in 1 2 3 4; do

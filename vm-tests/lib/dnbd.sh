@@ -55,5 +55,8 @@ $DNBD_STATIC/dnbd-cat:/bin/dnbd-cat" vmi_build "$kver" "$out" "$@" ||
 
 # dnbd_kernels: the kernels to test, VM_KERNELS="6.12" to pick.
 dnbd_kernels() {
-	printf '%s\n' ${VM_KERNELS:-6.1 6.12}
+	local k
+	for k in ${VM_KERNELS:-6.1 6.12}; do
+		printf '%s\n' "$k"
+	done
 }
