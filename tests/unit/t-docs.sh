@@ -25,6 +25,7 @@ check_prog() { # PROG MANPAGE
 
 check_prog dnbd-server docs/man/dnbd-server.8
 check_prog dnbd-cat docs/man/dnbd-cat.1
+check_prog dnbd-client docs/man/dnbd-client.8
 
 for man in docs/man/*.[0-9]; do
 	warn=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || true
