@@ -230,6 +230,10 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 
 	if (!len || off >= s->image.size || len > s->image.size - off)
 		return BLK_STS_IOERR;
+	/* DNBD_MAX_SECTORS and DNBD_SEG_MIN make this impossible. */
+	if (WARN_ON_ONCE(div_u64(len, s->seg) + 2 >
+			 DNBD_CMD_READS * DNBD_CHUNK_SEGS))
+		return BLK_STS_IOERR;
 	/* Whole segments: at most one extra on each side. */
 	noio = memalloc_noio_save();
 	cmd->buf = kvmalloc(len + 2 * s->seg, GFP_KERNEL | __GFP_NOWARN);
