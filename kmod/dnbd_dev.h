@@ -27,6 +27,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/net.h>
+#include <linux/wait.h>
 
 #include "dnbd_client.h"
 #include "dnbd_ioctl.h"
@@ -68,7 +69,11 @@ struct dnbd_session {
 	bool dead;			/* unbinding: no new reads */
 	struct list_head done;		/* finished dnbd_cmds */
 	struct socket *sock;
+	void (*saved_data_ready)(struct sock *sk);
 	struct task_struct *rx_thread;
+	wait_queue_head_t rx_wait;	/* the receive thread sleeps here */
+	atomic_t rx_kick;		/* a datagram or an earlier deadline */
+	u64 rx_wake_us;			/* when it wakes up anyway */
 	struct dnbd_cachefile *cf;	/* set once, freed at unbind */
 	struct dnbd_image_info image;
 	u32 seg;			/* the segment grid in use */

@@ -7,8 +7,9 @@
  *   - queue_rq (BLK_MQ_F_BLOCKING, so it may sleep) starts reads; the
  *     first READ datagram is sent from there;
  *   - the session's receive thread feeds it datagrams and runs its
- *     timers (retransmit, failover, HELLO), waking at least every
- *     DNBD_RX_IDLE_MS.
+ *     timers (retransmit, failover, HELLO).  It sleeps until the core's
+ *     next deadline; the socket's data_ready callback wakes it for a
+ *     datagram, queue_rq for a read whose deadline comes sooner.
  * Finished reads are collected on sess->done while the lock is held and
  * completed after it is dropped: copy to the request's pages, hand the
  * data to the cache file, end the request.
@@ -23,7 +24,7 @@
 
 #include "dnbd_dev.h"
 
-#define DNBD_RX_IDLE_MS	100	/* longest sleep without a deadline */
+#define DNBD_RX_SLEEP_MAX_MS	1000	/* longest sleep, come what may */
 #define DNBD_RX_BATCH	64	/* datagrams handled per lock hold */
 
 const char *const dnbd_dev_counter_names[DNBD_DC_MAX] = {
@@ -182,6 +183,54 @@ static void dnbd_session_unlock(struct dnbd_session *s)
 	}
 }
 
+/* ---- waking the receive thread ---------------------------------------- */
+
+static void dnbd_rx_kick(struct dnbd_session *s)
+{
+	atomic_set(&s->rx_kick, 1);
+	wake_up(&s->rx_wait);
+}
+
+/* The socket's sk_data_ready: softirq context, a datagram is queued. */
+static void dnbd_data_ready(struct sock *sk)
+{
+	struct dnbd_session *s;
+
+	read_lock_bh(&sk->sk_callback_lock);
+	s = sk->sk_user_data;
+	if (s)
+		dnbd_rx_kick(s);
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+static int dnbd_sock_hook(struct dnbd_session *s)
+{
+	struct sock *sk = s->sock->sk;
+	int err = 0;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	if (sk->sk_user_data) {
+		err = -EBUSY;		/* another session's, or a tunnel's */
+	} else {
+		s->saved_data_ready = sk->sk_data_ready;
+		sk->sk_user_data = s;
+		sk->sk_data_ready = dnbd_data_ready;
+	}
+	write_unlock_bh(&sk->sk_callback_lock);
+	return err;
+}
+
+/* After this no callback can reach the session. */
+static void dnbd_sock_unhook(struct dnbd_session *s)
+{
+	struct sock *sk = s->sock->sk;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	sk->sk_data_ready = s->saved_data_ready;
+	sk->sk_user_data = NULL;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
 /* ---- submission ------------------------------------------------------ */
 
 /*
@@ -225,6 +274,7 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 	u64 off = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u32 len = blk_rq_bytes(rq);
 	unsigned int noio, i;
+	bool kick = false;
 	u64 now;
 	int rc;
 
@@ -262,19 +312,24 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 	cmd->pending = cmd->n_reads;
 	now = dnbd_now_us();
 	for (i = 0; i < cmd->n_reads; i++) {
-		rc = dnbd_client_read(&s->core, &cmd->rd[i], now);
+		struct dnbd_read *r = &cmd->rd[i];
+
+		rc = dnbd_client_read(&s->core, r, now);
 		if (rc)		/* not started: finish it here */
-			env_read_done(s, &cmd->rd[i], rc);
+			env_read_done(s, r, rc);
+		else if (r->deadline_us && r->deadline_us < s->rx_wake_us)
+			kick = true;	/* its retransmit timer comes first */
 	}
 	dnbd_session_unlock(s);
+	if (kick)
+		dnbd_rx_kick(s);
 	return BLK_STS_OK;
 }
 
 /* ---- the receive thread --------------------------------------------------- */
 
-/* Waits for one datagram at most timeout jiffies; its length or -errno. */
-static int dnbd_recv(struct dnbd_session *s, struct sockaddr_in *from,
-		     long timeout, bool nowait)
+/* One queued datagram, without waiting: its length or -errno. */
+static int dnbd_recv(struct dnbd_session *s, struct sockaddr_in *from)
 {
 	struct msghdr msg = {
 		.msg_name = from,
@@ -283,9 +338,8 @@ static int dnbd_recv(struct dnbd_session *s, struct sockaddr_in *from,
 	struct kvec iov = { .iov_base = s->rxbuf, .iov_len = sizeof(s->rxbuf) };
 	int rc;
 
-	WRITE_ONCE(s->sock->sk->sk_rcvtimeo, timeout);
 	rc = kernel_recvmsg(s->sock, &msg, &iov, 1, sizeof(s->rxbuf),
-			    nowait ? MSG_DONTWAIT : 0);
+			    MSG_DONTWAIT);
 	/* Oversized: hand it over as such, the core counts and drops it. */
 	if (rc >= 0 && (msg.msg_flags & MSG_TRUNC))
 		rc = sizeof(s->rxbuf);
@@ -302,42 +356,49 @@ static void dnbd_input(struct dnbd_session *s, const struct sockaddr_in *from,
 	dnbd_client_input(&s->core, s->rxbuf, len, &a, dnbd_now_us());
 }
 
+/* Feeds the core what the socket holds, DNBD_RX_BATCH at a time. */
+static void dnbd_rx_drain(struct dnbd_session *s)
+{
+	struct sockaddr_in from;
+	int len, n;
+
+	mutex_lock(&s->lock);
+	for (n = 0; n < DNBD_RX_BATCH; n++) {
+		len = dnbd_recv(s, &from);
+		if (len < 0) {
+			/* e.g. ICMP errors on a unicast socket: not fatal. */
+			if (len != -EAGAIN)
+				dnbd_count(s, DNBD_DC_rx_errors, 1);
+			break;
+		}
+		dnbd_input(s, &from, len);
+	}
+	dnbd_session_unlock(s);
+	if (n == DNBD_RX_BATCH)		/* more may wait: come back at once */
+		atomic_set(&s->rx_kick, 1);
+}
+
 static int dnbd_rx_thread(void *data)
 {
 	struct dnbd_session *s = data;
-	struct sockaddr_in from;
 	unsigned int noio = memalloc_noio_save();
 	u64 now, next;
 	long timeout;
-	int len, n;
 
 	while (!kthread_should_stop()) {
 		mutex_lock(&s->lock);
 		now = dnbd_now_us();
 		next = dnbd_client_timer(&s->core, now);
+		next = min_t(u64, next, now + DNBD_RX_SLEEP_MAX_MS * 1000ull);
+		s->rx_wake_us = next;
 		dnbd_session_unlock(s);
 
-		timeout = msecs_to_jiffies(DNBD_RX_IDLE_MS);
-		if (next > now)
-			timeout = min_t(long, timeout,
-					usecs_to_jiffies(next - now));
-		len = dnbd_recv(s, &from, max_t(long, timeout, 1), false);
-		if (len == -EAGAIN || len == -EINTR || len == -ERESTARTSYS)
-			continue;
-		if (len < 0) {
-			/* e.g. ICMP errors on a unicast socket: not fatal. */
-			dnbd_count(s, DNBD_DC_rx_errors, 1);
-			schedule_timeout_interruptible(1);
-			continue;
-		}
-		mutex_lock(&s->lock);
-		for (n = 0; n < DNBD_RX_BATCH; n++) {
-			dnbd_input(s, &from, len);
-			len = dnbd_recv(s, &from, 0, true);
-			if (len < 0)
-				break;
-		}
-		dnbd_session_unlock(s);
+		timeout = next > now ? usecs_to_jiffies(next - now) : 1;
+		wait_event_interruptible_timeout(s->rx_wait,
+						 atomic_xchg(&s->rx_kick, 0) ||
+						 kthread_should_stop(),
+						 max_t(long, timeout, 1));
+		dnbd_rx_drain(s);
 	}
 	memalloc_noio_restore(noio);
 	return 0;
@@ -462,16 +523,22 @@ struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 		if (!s->cf)
 			goto out_sock;
 	}
+	init_waitqueue_head(&s->rx_wait);
+	*err = dnbd_sock_hook(s);
+	if (*err)
+		goto out_cf;
 	mutex_lock(&s->lock);
 	dnbd_client_hello(&s->core, NULL, dnbd_now_us());
 	mutex_unlock(&s->lock);
 	s->rx_thread = kthread_run(dnbd_rx_thread, s, "dnbd%d-rx", dev->index);
 	if (IS_ERR(s->rx_thread)) {
 		*err = PTR_ERR(s->rx_thread);
-		goto out_cf;
+		goto out_unhook;
 	}
 	return s;
 
+out_unhook:
+	dnbd_sock_unhook(s);
 out_cf:
 	if (s->cf)
 		dnbd_cachefile_close(s->cf);
@@ -507,6 +574,7 @@ void dnbd_session_kill(struct dnbd_session *s)
 
 void dnbd_session_destroy(struct dnbd_session *s)
 {
+	dnbd_sock_unhook(s);
 	kthread_stop(s->rx_thread);
 	mutex_lock(&s->lock);
 	dnbd_client_fini(&s->core);	/* nothing pending: it was killed */

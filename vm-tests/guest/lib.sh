@@ -22,6 +22,20 @@ sha_is() {
 	ok "$3: sha256 matches"
 }
 
+# uptime_cs: the guest's uptime in centiseconds (busybox date has no %N).
+uptime_cs() {
+	awk '{ split($1, t, "."); print t[1] * 100 + t[2] }' /proc/uptime
+}
+
+# timed_sha FILE SHA256 WHAT MIB: sha_is, and the time it took.
+timed_sha() {
+	t0=$(uptime_cs)
+	sha_is "$1" "$2" "$3"
+	cs=$(($(uptime_cs) - t0))
+	[ $cs -gt 0 ] || cs=1
+	info "$3: $4 MiB in $((cs / 100)).$((cs % 100 / 10)) s, $(($4 * 100 / cs)) MiB/s (sha256 included, TCG)"
+}
+
 # wait_until SECONDS CMD...: poll CMD every 0.2 s; 1 when time runs out.
 wait_until() {
 	n=$(($1 * 5))

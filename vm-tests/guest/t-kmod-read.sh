@@ -16,7 +16,7 @@ if [ -n "${VMT_BARRIER:-}" ]; then
 	ok "barrier passed"
 fi
 info "reading"
-sha_is /dev/dnbd0 "$VMT_SHA" "64 MiB image through /dev/dnbd0"
+timed_sha /dev/dnbd0 "$VMT_SHA" "64 MiB image through /dev/dnbd0" 64
 cat /sys/block/dnbd0/dnbd/servers
 info "counters: failovers $(counter dnbd0 failovers) timeouts $(counter dnbd0 timeouts)" \
 	"overheard $(counter dnbd0 replies_overheard)" \

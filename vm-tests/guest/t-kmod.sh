@@ -27,7 +27,7 @@ bind dnbd3 -b "$VMT_GROUP" 2>/dev/null
 dnbd-client -d /dev/dnbd0 -b "$VMT_GROUP" 2>/tmp/err && fail "binding twice succeeded"
 grep -q "already bound" /tmp/err || fail "binding twice: $(cat /tmp/err)"
 unbind dnbd3
-sha_is /dev/dnbd0 "$VMT_SHA" "64 MiB image through /dev/dnbd0"
+timed_sha /dev/dnbd0 "$VMT_SHA" "64 MiB image through /dev/dnbd0" 64
 cat /proc/driver/dnbd/dnbd0
 grep -q "^  1 .* up " /proc/driver/dnbd/dnbd0 || fail "/proc lists no server 1 up"
 grep -q "^1 .* up " /sys/block/dnbd0/dnbd/servers || fail "sysfs lists no server 1 up"
@@ -58,7 +58,7 @@ info "cache file: $(counter dnbd0 cachefile_writes) segments written," \
 	"$(counter dnbd0 cachefile_dropped) dropped"
 unbind dnbd0
 bind dnbd0 -b "$VMT_GROUP" -c /tmp/cache
-sha_is /dev/dnbd0 "$VMT_SHA" "second read, after rebinding"
+timed_sha /dev/dnbd0 "$VMT_SHA" "second read, after rebinding" 64
 hits=$(counter dnbd0 cachefile_hits)
 asked=$(counter dnbd0 segments_requested)
 info "second read: cachefile_hits $hits, segments_requested $asked"
