@@ -9,6 +9,7 @@
 #   make kmod       dnbd.ko for the running kernel (KVER=... for another),
 #                   in build/kmod/KVER/
 #   make dkms-install   the driver's source into /usr/src, built by DKMS
+#   make bench-kmod fio through dnbd.ko next to the kernel's nbd, in QEMU
 #
 # One test: tests/run.sh tests/net/t-multi-client.sh (see README.md).
 
@@ -46,7 +47,8 @@ PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
          $(B)/bin/dnbd-forge
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check demo clean unit asan install static kmod dkms-install
+.PHONY: all check demo clean unit asan install static kmod dkms-install \
+        bench-kmod
 all: $(PROGS) $(UNITS)
 
 $(B)/obj/%.o: %.c
@@ -85,6 +87,9 @@ static:
 KVER ?= $(shell uname -r)
 kmod:
 	scripts/build-kmod.sh $(KVER)
+
+bench-kmod: all
+	bash bench/kmod-fio.sh
 
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
 dkms-install:

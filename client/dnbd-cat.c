@@ -243,8 +243,8 @@ static void list_images(struct cat *c)
 	}
 }
 
-enum { O_IMAGE = 256, O_OFFSET, O_LENGTH, O_TIMEOUT, O_SEG, O_CACHE,
-       O_WINDOW, O_LIST, O_STATS };
+enum { O_IMAGE = 256, O_OFFSET, O_LENGTH, O_TIMEOUT, O_WINDOW, O_LIST,
+       O_STATS };
 
 struct args {
 	struct session_opts so;
@@ -256,15 +256,11 @@ struct args {
 static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "bind", required_argument, NULL, 'b' },
-		{ "iface", required_argument, NULL, 'I' },
-		{ "port", required_argument, NULL, 'p' },
+		SESSION_LONG_OPTS,
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "offset", required_argument, NULL, O_OFFSET },
 		{ "length", required_argument, NULL, O_LENGTH },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "seg-size", required_argument, NULL, O_SEG },
-		{ "cache-size", required_argument, NULL, O_CACHE },
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "stats", required_argument, NULL, O_STATS },
@@ -274,7 +270,7 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int o;
+	int o, rc;
 
 	memset(a, 0, sizeof(*a));
 	argv[0] = (char *)"dnbd-cat";	/* getopt's messages name it so */
@@ -283,15 +279,14 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 	a->so.cache_bytes = 64u << 20;
 	a->so.timeout_us = 5000000;
 	c->window = WINDOW_DEFAULT;
-	while ((o = getopt_long(argc, argv, "b:I:p:vVh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, SESSION_SHORT_OPTS "vVh", opts,
+				NULL)) != -1) {
+		rc = session_opt(&a->so, o, optarg);
+		if (rc < 0)
+			goto bad;
+		if (rc)
+			continue;
 		switch (o) {
-		case 'b': a->so.bind = optarg; break;
-		case 'I': a->so.iface = optarg; break;
-		case 'p':
-			if (!parse_range(optarg, 1, 65535, &v))
-				goto bad;
-			a->so.port = (uint16_t)v;
-			break;
 		case O_IMAGE: a->image = optarg; break;
 		case O_OFFSET:
 			if (!parse_size(optarg, &a->offset))
@@ -306,15 +301,6 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 			if (!parse_range(optarg, 1, 86400, &v))
 				goto bad;
 			a->so.timeout_us = v * 1000000;
-			break;
-		case O_SEG:
-			if (!parse_range(optarg, DNBD_SEG_MIN, DNBD_SEG_MAX, &v))
-				goto bad;
-			a->so.seg_size = (uint16_t)v;
-			break;
-		case O_CACHE:
-			if (!parse_size(optarg, &a->so.cache_bytes))
-				goto bad;
 			break;
 		case O_WINDOW:
 			if (!parse_range(optarg, 1, WINDOW_MAX, &v))

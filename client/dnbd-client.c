@@ -283,7 +283,7 @@ static int do_status(int dev, const struct args *a)
 
 /* ---- command line ------------------------------------------------------------ */
 
-enum { O_IMAGE = 256, O_TIMEOUT, O_DISCOVER, O_SEG, O_CACHE };
+enum { O_IMAGE = 256, O_TIMEOUT, O_DISCOVER };
 
 static int set_mode(struct args *a, int mode)
 {
@@ -298,24 +298,20 @@ static int set_mode(struct args *a, int mode)
 static int parse_args(struct args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		SESSION_LONG_OPTS,
 		{ "device", required_argument, NULL, 'd' },
-		{ "bind", required_argument, NULL, 'b' },
 		{ "unbind", no_argument, NULL, 'u' },
 		{ "cache", required_argument, NULL, 'c' },
 		{ "status", no_argument, NULL, 's' },
-		{ "iface", required_argument, NULL, 'I' },
-		{ "port", required_argument, NULL, 'p' },
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "discover", required_argument, NULL, O_DISCOVER },
-		{ "seg-size", required_argument, NULL, O_SEG },
-		{ "cache-size", required_argument, NULL, O_CACHE },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int o;
+	int o, rc;
 
 	memset(a, 0, sizeof(*a));
 	argv[0] = (char *)"dnbd-client";
@@ -323,15 +319,17 @@ static int parse_args(struct args *a, int argc, char **argv)
 	a->so.seg_size = DNBD_SEG_DEFAULT;
 	a->so.cache_bytes = 16u << 20;
 	a->discover_us = 5000000;
-	while ((o = getopt_long(argc, argv, "d:b:uc:sI:p:Vh", opts,
-				NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, SESSION_SHORT_OPTS "d:uc:sVh",
+				opts, NULL)) != -1) {
+		rc = session_opt(&a->so, o, optarg);
+		if (rc < 0)
+			goto bad;
+		if (o == 'b' && set_mode(a, MODE_BIND))
+			return -1;
+		if (rc)
+			continue;
 		switch (o) {
 		case 'd': a->device = optarg; break;
-		case 'b':
-			a->so.bind = optarg;
-			if (set_mode(a, MODE_BIND))
-				return -1;
-			break;
 		case 'u':
 			if (set_mode(a, MODE_UNBIND))
 				return -1;
@@ -340,12 +338,6 @@ static int parse_args(struct args *a, int argc, char **argv)
 		case 's':
 			if (set_mode(a, MODE_STATUS))
 				return -1;
-			break;
-		case 'I': a->so.iface = optarg; break;
-		case 'p':
-			if (!parse_range(optarg, 1, 65535, &v))
-				goto bad;
-			a->so.port = (uint16_t)v;
 			break;
 		case O_IMAGE: a->image = optarg; break;
 		case O_TIMEOUT:
@@ -357,16 +349,6 @@ static int parse_args(struct args *a, int argc, char **argv)
 			if (!parse_range(optarg, 1, 86400, &v))
 				goto bad;
 			a->discover_us = v * 1000000;
-			break;
-		case O_SEG:
-			if (!parse_range(optarg, DNBD_SEG_MIN, DNBD_SEG_MAX, &v))
-				goto bad;
-			a->so.seg_size = (uint16_t)v;
-			break;
-		case O_CACHE:
-			if (!parse_size(optarg, &v) || v > (4ull << 30))
-				goto bad;
-			a->so.cache_bytes = v;
 			break;
 		case 'V':
 			printf("dnbd-client, version " DNBD_VERSION_STRING "\n");

@@ -126,6 +126,38 @@ static int parse_bind(struct dnbd_client_cfg *cfg, const struct session_opts *o,
 	return 0;
 }
 
+int session_opt(struct session_opts *o, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'b':
+		o->bind = arg;
+		return 1;
+	case 'I':
+		o->iface = arg;
+		return 1;
+	case 'p':
+		if (!parse_range(arg, 1, 65535, &v))
+			return -1;
+		o->port = (uint16_t)v;
+		return 1;
+	case SO_SEG:
+		if (!parse_range(arg, DNBD_SEG_MIN, DNBD_SEG_MAX, &v))
+			return -1;
+		o->seg_size = (uint16_t)v;
+		return 1;
+	case SO_CACHE:
+		/* The kernel's cache is vmalloc'd: keep it sane. */
+		if (!parse_size(arg, &v) || v > (4ull << 30))
+			return -1;
+		o->cache_bytes = v;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 int session_open(struct session *s, const struct session_opts *o, char *err,
 		 size_t errlen)
 {

@@ -30,6 +30,22 @@ struct session {
 	void *priv;
 };
 
+/*
+ * The options dnbd-cat and dnbd-client share: -b, -I, -p, --seg-size and
+ * --cache-size.  SESSION_LONG_OPTS goes into a getopt_long table,
+ * SESSION_SHORT_OPTS into the short option string.
+ */
+enum { SO_SEG = 200, SO_CACHE };
+#define SESSION_SHORT_OPTS "b:I:p:"
+#define SESSION_LONG_OPTS						\
+	{ "bind", required_argument, NULL, 'b' },			\
+	{ "iface", required_argument, NULL, 'I' },			\
+	{ "port", required_argument, NULL, 'p' },			\
+	{ "seg-size", required_argument, NULL, SO_SEG },		\
+	{ "cache-size", required_argument, NULL, SO_CACHE }
+/* Returns 1 if opt was one of them, 0 if not, -1 for a bad value. */
+int session_opt(struct session_opts *o, int opt, const char *arg);
+
 int session_open(struct session *s, const struct session_opts *o, char *err,
 		 size_t errlen);
 /*

@@ -41,6 +41,7 @@ dnbd_vm_kmod() {
 }
 
 # dnbd_vm_initrd KVER OUT SCRIPT [MODULE...]: see the top of the file.
+# DNBD_VM_EXTRA_FILES adds "host:guest" pairs (VMI_FILES syntax).
 dnbd_vm_initrd() {
 	local kver=$1 out=$2 script=$3
 	shift 3
@@ -49,7 +50,8 @@ dnbd_vm_initrd() {
 $DNBD_VM_GUEST/lib.sh:/lib/dnbd-guest.sh
 $DNBD_KO:/lib/dnbd.ko
 $DNBD_STATIC/dnbd-client:/bin/dnbd-client
-$DNBD_STATIC/dnbd-cat:/bin/dnbd-cat" vmi_build "$kver" "$out" "$@" ||
+$DNBD_STATIC/dnbd-cat:/bin/dnbd-cat
+${DNBD_VM_EXTRA_FILES:-}" vmi_build "$kver" "$out" "$@" ||
 		fail "initramfs for $kver"
 }
 

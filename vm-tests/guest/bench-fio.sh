@@ -1,0 +1,105 @@
+#!/bin/sh
+# Guest side of bench/kmod-fio.sh: fio through /dev/dnbd0 (dnbd.ko, image
+# on multicast group VMT_GROUP) and through /dev/nbd0 (the kernel's nbd,
+# nbd-server on VMT_SRV:VMT_NBDPORT, export VMT_EXPORT), the same image.
+# For each device:
+#   seq    rw=read, bs=128k, direct=1, the whole image (at most VMT_SEQRT s)
+#   rand   rw=randread, bs=4k, direct=1, iodepth=16, VMT_RANDRT s
+# Each run starts from a fresh binding (dnbd's memory cache empty) and
+# dropped page caches.  Results are lines "BENCH <dev> <key> <value>",
+# parsed by the host.  Debian's fio and nbd-client are in /opt/bench/bin,
+# with their shared libraries at the host's paths.
+# shellcheck source=SCRIPTDIR/lib.sh
+. /lib/dnbd-guest.sh
+
+B=/opt/bench/bin
+export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu/ceph
+SEQRT=${VMT_SEQRT:-60}
+RANDRT=${VMT_RANDRT:-15}
+
+insmod /lib/dnbd.ko || fail "insmod dnbd.ko"
+[ -b /dev/nbd0 ] || fail "no /dev/nbd0: the nbd module is not loaded"
+"$B/fio" --version || fail "fio does not start (missing libraries?)"
+"$B/nbd-client" -h 2>&1 | head -n 1
+ENGINE=libaio
+"$B/fio" --enghelp 2>/dev/null | grep -q libaio || ENGINE=psync
+info "fio engine $ENGINE"
+
+size_of() { cat "/sys/block/$1/size"; }
+# shellcheck disable=SC2317 # called through wait_until
+has_size() { [ "$(size_of "$1")" != 0 ]; }
+# shellcheck disable=SC2317
+nbd_gone() { [ "$(size_of nbd0)" = 0 ]; }
+
+up() {
+	case "$1" in
+	dnbd0)
+		dnbd-client -d /dev/dnbd0 -b "$VMT_GROUP" --discover 30 \
+			>/tmp/dnbd.out 2>&1 ||
+			{ cat /tmp/dnbd.out; fail "dnbd-client could not bind"; }
+		;;
+	nbd0)
+		"$B/nbd-client" -N "$VMT_EXPORT" "$VMT_SRV" "$VMT_NBDPORT" \
+			/dev/nbd0 >/tmp/nbd.out 2>&1 ||
+			{ cat /tmp/nbd.out; fail "nbd-client could not connect"; }
+		wait_until 20 has_size nbd0 || fail "/dev/nbd0 has no size"
+		;;
+	esac
+	[ "$(size_of "$1")" = $((VMT_MIB * 2048)) ] ||
+		fail "/dev/$1: $(size_of "$1") sectors, expected $((VMT_MIB * 2048))"
+}
+
+down() {
+	case "$1" in
+	dnbd0)
+		info "dnbd0: timeouts $(counter dnbd0 timeouts)," \
+			"segments_requested $(counter dnbd0 segments_requested)," \
+			"reads_failed $(counter dnbd0 reads_failed)"
+		unbind dnbd0
+		;;
+	nbd0)
+		"$B/nbd-client" -d /dev/nbd0 >/dev/null 2>&1 ||
+			fail "nbd-client -d /dev/nbd0"
+		wait_until 20 nbd_gone || fail "/dev/nbd0 still connected"
+		;;
+	esac
+}
+
+# fio_run DEV TEST ARGS...: one fio job on a fresh binding; its terse
+# (version 3) line in /tmp/fio-DEV-TEST.
+fio_run() {
+	fdev=$1 t=$2
+	shift 2
+	out=/tmp/fio-$fdev-$t
+	up "$fdev"
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	"$B/fio" --name="$t" --filename="/dev/$fdev" --readonly --direct=1 \
+		--ioengine="$ENGINE" --output-format=terse --terse-version=3 \
+		"$@" >"$out" 2>"$out.err" ||
+		{ cat "$out.err"; fail "fio $t on /dev/$fdev"; }
+	down "$fdev"
+	grep -q '^3;' "$out" || { cat "$out"; fail "fio $t on /dev/$fdev: no terse line"; }
+	info "$fdev $t done"
+}
+
+# Terse v3 fields: 6 KiB read, 7 bandwidth KiB/s, 8 IOPS, 9 runtime ms,
+# 30 clat p99 "99.000000%=usec", 40 total latency mean usec.
+for d in dnbd0 nbd0; do
+	name=${d%0}
+	fio_run "$d" seq --rw=read --bs=128k --iodepth=1 --runtime="$SEQRT"
+	fio_run "$d" rand --rw=randread --bs=4k --iodepth=16 \
+		--time_based --runtime="$RANDRT" --randrepeat=0
+	awk -F';' -v n="$name" '{
+		printf "BENCH %s seq_MBps %.2f\n", n, $7 * 1024 / 1e6
+		printf "BENCH %s seq_MiB %.0f\n", n, $6 / 1024
+		printf "BENCH %s seq_s %.1f\n", n, $9 / 1000 }' "/tmp/fio-$d-seq"
+	awk -F';' -v n="$name" '{
+		split($30, p, "=")
+		printf "BENCH %s rand_iops %.0f\n", n, $8
+		printf "BENCH %s rand_MBps %.2f\n", n, $7 * 1024 / 1e6
+		printf "BENCH %s rand_lat_ms %.2f\n", n, $40 / 1000
+		printf "BENCH %s rand_p99_ms %.2f\n", n, p[2] / 1000 }' "/tmp/fio-$d-rand"
+done
+rmmod dnbd || fail "rmmod dnbd"
+exit 0
