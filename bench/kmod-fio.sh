@@ -18,7 +18,8 @@
 #
 # Knobs: BENCH_KERNEL (or VM_KERNELS) "6.1" (default), "6.12" or
 # "6.1 6.12"; BENCH_MIB (256); BENCH_SEQRT (60); BENCH_RANDRT (15);
-# VM_MEM (1024).  As root on Debian 12; missing packages are installed.
+# VM_MEM (1024); BENCH_SEG, dnbd's segment size (1400).  As root on
+# Debian 12; missing packages are installed.
 #
 # The guest runs under QEMU TCG (no KVM here): its CPU is emulated, so
 # absolute figures are far below real hardware; the ratio is the point.
@@ -38,6 +39,9 @@ EXPORT=bench
 SRV_IP=10.77.0.11
 GUEST_IP=10.77.0.21/24
 IMG_MIB=${BENCH_MIB:-256}
+# dnbd's segment size: above 1472 each datagram is IP-fragmented on the
+# 1500-byte MTU, which trades datagrams per read for fragments.
+SEG=${BENCH_SEG:-1400}
 SEQRT=${BENCH_SEQRT:-60}
 RANDRT=${BENCH_RANDRT:-15}
 KERNELS=${BENCH_KERNEL:-${VM_KERNELS:-6.1}}
@@ -127,7 +131,7 @@ cat >"$W/nbd.conf" <<EOF
 	exportname = $W/bench.img
 	readonly = true
 EOF
-net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
+net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 --seg-max "$SEG" \
 	-d "$W/bench.img,name=$EXPORT" --stats "$W/srv.json"
 # nbd-server -d (no fork) serves one connection and exits; the guest
 # connects once per fio run, so nbd-server runs as the daemon it normally
@@ -163,7 +167,7 @@ for flavor in $KERNELS; do
 	info "$kver: initramfs $(du -m "$W/$name.img" | cut -f1) MB; booting"
 	start=$EPOCHREALTIME
 	vm_start "$name" "$kver" "$W/$name.img" "$GUEST_IP" \
-		"vmt.group=$GROUP vmt.srv=$SRV_IP vmt.nbdport=$NBD_PORT vmt.export=$EXPORT vmt.mib=$IMG_MIB vmt.seqrt=$SEQRT vmt.randrt=$RANDRT"
+		"vmt.group=$GROUP vmt.srv=$SRV_IP vmt.nbdport=$NBD_PORT vmt.export=$EXPORT vmt.mib=$IMG_MIB vmt.seg=$SEG vmt.seqrt=$SEQRT vmt.randrt=$RANDRT"
 	rc=0
 	vm_wait "$name" $((120 + 4 * (SEQRT + RANDRT) + 2 * 60)) || rc=$?
 	vm_output "$name" | grep '^guest: ' || true

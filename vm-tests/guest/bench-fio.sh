@@ -35,7 +35,7 @@ up() {
 	case "$1" in
 	dnbd0)
 		dnbd-client -d /dev/dnbd0 -b "$VMT_GROUP" --discover 30 \
-			>/tmp/dnbd.out 2>&1 ||
+			--seg-size "${VMT_SEG:-1400}" >/tmp/dnbd.out 2>&1 ||
 			{ cat /tmp/dnbd.out; fail "dnbd-client could not bind"; }
 		;;
 	nbd0)
