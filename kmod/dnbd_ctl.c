@@ -19,6 +19,17 @@ static int dnbd_ctl_version(void __user *argp)
 	return copy_to_user(argp, &v, sizeof(v)) ? -EFAULT : 0;
 }
 
+/*
+ * The block layer sends no uevent for a change from or to an empty disk;
+ * udev and systemd must see both (a root mount waits for the bind), so
+ * send one ourselves, as nbd does.
+ */
+static void dnbd_set_size(struct dnbd_device *dev, sector_t sectors)
+{
+	if (!set_capacity_and_notify(dev->disk, sectors))
+		kobject_uevent(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE);
+}
+
 static int dnbd_bind(struct dnbd_device *dev, void __user *argp)
 {
 	struct dnbd_session *s;
@@ -43,7 +54,7 @@ static int dnbd_bind(struct dnbd_device *dev, void __user *argp)
 	/* queue_rq may use it from now on: publish it complete. */
 	smp_store_release(&dev->sess, s);
 	dev->binds++;
-	set_capacity_and_notify(dev->disk, b->image_size >> SECTOR_SHIFT);
+	dnbd_set_size(dev, b->image_size >> SECTOR_SHIFT);
 	pr_info("%s: bound to '%s' (%llu bytes, revision %u, %u-byte segments)%s\n",
 		dev->disk->disk_name, s->image.name, s->image.size,
 		s->image.revision, s->seg, s->cf ? " with a cache file" : "");
@@ -77,7 +88,7 @@ int dnbd_unbind(struct dnbd_device *dev)
 	WRITE_ONCE(dev->sess, NULL);
 	blk_mq_unquiesce_queue(dev->disk->queue);
 	dnbd_session_destroy(s);
-	set_capacity_and_notify(dev->disk, 0);
+	dnbd_set_size(dev, 0);
 	/* Drop the page cache: a rebind may be another image. */
 	invalidate_disk(dev->disk);
 	pr_info("%s: unbound\n", dev->disk->disk_name);

@@ -23,6 +23,23 @@ static unsigned int queue_depth = 32;
 module_param(queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth, "requests in flight per device (default 32, 1..128)");
 
+/*
+ * dnbd.root=, dnbd.verity=, dnbd.cache= and dnbd.overlay= on the kernel
+ * command line belong to the initramfs (dracut module 90dnbd), but the
+ * kernel offers them to the module named dnbd too.  Accepted here, so
+ * that loading dnbd logs no "unknown parameter"; the driver ignores them
+ * (they are readable in /sys/module/dnbd/parameters/).
+ */
+static char *root, *verity, *cache, *overlay;
+module_param(root, charp, 0444);
+MODULE_PARM_DESC(root, "ignored: the initramfs's dnbd.root=");
+module_param(verity, charp, 0444);
+MODULE_PARM_DESC(verity, "ignored: the initramfs's dnbd.verity=");
+module_param(cache, charp, 0444);
+MODULE_PARM_DESC(cache, "ignored: the initramfs's dnbd.cache=");
+module_param(overlay, charp, 0444);
+MODULE_PARM_DESC(overlay, "ignored: the initramfs's dnbd.overlay=");
+
 int dnbd_major;
 static struct dnbd_device **dnbd_devs;
 

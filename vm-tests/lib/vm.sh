@@ -47,7 +47,7 @@ VM_MACS=0
 VM_MAC=""
 # Kernel log lines that mean trouble (vm_check_dmesg, vm_tail).
 VM_BAD_RE='Oops|BUG:|WARNING:|KASAN|UBSAN|Call Trace|Kernel panic|general protection'
-declare -A VM_PID=() VM_T0=() VM_SECS=() VM_RC=()
+declare -A VM_PID=() VM_T0=() VM_SECS=() VM_RC=() VM_MACADDR=()
 
 # vm_require: root, the packages (installed when missing), tun and netns;
 # skips (exit 77) where the machine cannot run VMs at all.
@@ -82,38 +82,50 @@ vm_next_mac() {
 	printf -v VM_MAC '52:54:00:77:%02x:%02x' $((VM_MACS / 256)) $((VM_MACS % 256))
 }
 
-# vm_start NAME KVER INITRD IP/NN [EXTRA_APPEND]: boot a guest in the
-# background (or, for VM_SHELL=NAME, in the foreground on this terminal).
+# vm_start NAME KVER INITRD IP/NN [EXTRA_APPEND]: boot a guest of the
+# busybox harness (initramfs.sh) in the background (or, for VM_SHELL=NAME,
+# in the foreground on this terminal).
 vm_start() {
-	local name=$1 kver=$2 initrd=$3 ip=$4 extra=${5:-} log mac append chr
+	local name=$1 kver=$2 initrd=$3 ip=$4 extra=${5:-} append
+	vmk_fetch "$kver" || fail "kernel $kver unavailable"
+	append="console=ttyS0 panic=-1 loglevel=5 vmt.name=$name vmt.ip=$ip"
+	[[ "${VM_SHELL:-}" == "$name" ]] && append+=" vmt.shell=1"
+	[[ -n "$extra" ]] && append+=" $extra"
+	vm_launch "$name" "$(vmk_vmlinuz "$kver")" "$initrd" "$append"
+}
+
+# vm_launch NAME VMLINUZ INITRD APPEND [QEMU_ARG...]: boot any kernel and
+# initramfs with this command line (and extra QEMU arguments: disks) on
+# the test LAN; the guest must print the VMTEST-EXIT line itself.
+vm_launch() {
+	local name=$1 vmlinuz=$2 initrd=$3 append=$4 log mac chr
 	local serial=()
-	[[ -n "$NET_WORK" ]] || fail "vm_start: call net_init and net_setup_bridge first"
+	shift 4
+	[[ -n "$NET_WORK" ]] || fail "vm_launch: call net_init and net_setup_bridge first"
 	((${#name} <= 13)) || fail "VM name '$name' too long (13 max)"
 	[[ -z "${VM_PID[$name]:-}" ]] || fail "VM $name already started"
-	vmk_fetch "$kver" || fail "kernel $kver unavailable"
-	[[ -f "$initrd" ]] || fail "vm_start: no initramfs $initrd"
+	[[ -f "$vmlinuz" ]] || fail "vm_launch: no kernel $vmlinuz"
+	[[ -f "$initrd" ]] || fail "vm_launch: no initramfs $initrd"
 	log=$(vm_log_file "$name")
 	vm_next_mac
 	mac=$VM_MAC
 	VM_NAMES+=("$name")
 	vm_tap "$name" "$NET_BR"
-	append="console=ttyS0 panic=-1 loglevel=5 vmt.name=$name vmt.ip=$ip"
 	serial=(-serial "file:$log")
 	if [[ "${VM_SHELL:-}" == "$name" ]]; then
-		append+=" vmt.shell=1"
 		chr="stdio,id=con,mux=on,signal=off,logfile=$log"
 		serial=(-chardev "$chr" -serial chardev:con -mon chardev=con)
 	fi
-	[[ -n "$extra" ]] && append+=" $extra"
 	local cmd=(ip netns exec "$NET_BR" "$VM_QEMU" -accel tcg
 		-m "$VM_MEM" -smp 1 -nodefaults -nographic -display none
-		-no-reboot -kernel "$(vmk_vmlinuz "$kver")" -initrd "$initrd"
+		-no-reboot -kernel "$vmlinuz" -initrd "$initrd"
 		-append "$append" "${serial[@]}"
 		-netdev "tap,id=n0,ifname=t-$name,script=no,downscript=no"
-		-device "e1000,netdev=n0,mac=$mac,romfile=")
+		-device "e1000,netdev=n0,mac=$mac,romfile=" "$@")
 	[[ "${VM_SHELL:-}" == "$name" ]] || cmd+=(-monitor none)
 	VM_T0[$name]=$EPOCHREALTIME
-	info "vm $name: kernel $kver, $ip, mac $mac, log $(basename "$log")"
+	VM_MACADDR[$name]=$mac
+	info "vm $name: $(basename "$vmlinuz"), mac $mac, log $(basename "$log")"
 	if [[ "${VM_SHELL:-}" == "$name" ]]; then
 		# Foreground: a background job would get /dev/null as stdin.
 		info "vm $name: console on this terminal; Ctrl-A x quits QEMU"

@@ -1,0 +1,124 @@
+#!/bin/sh
+#
+# vm-tests/guest/root-check.sh - /etc/rc.local of the busybox test root
+# that the dracut tests boot from dnbd.  It runs once the root has been
+# switched to, checks what the kernel command line's dnbdtest.* ask for,
+# prints the verdict the way the VM harness reads it (VMTEST-EXIT) and
+# powers off through busybox init (so the shutdown path runs too).
+#
+#   dnbdtest.initrd=systemd|plain   which initramfs brought us here
+#   dnbdtest.overlay=tmpfs|device|none
+#   dnbdtest.verity=1               root through dm-verity; /data/bad.bin
+#                                   was corrupted on the server: EIO
+#   dnbdtest.persist=first|second   device overlay: write a file, or find
+#                                   the one the first boot wrote
+#   dnbdtest.cache=first|second     dnbd.cache: second boot has hits
+
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+. /lib/dnbd-guest.sh
+
+arg() {
+	for a in $(cat /proc/cmdline); do
+		case "$a" in "$1="*) echo "${a#*=}"; return 0 ;; esac
+	done
+	return 1
+}
+
+mounted() { awk -v m="$1" '$2 == m { print $3 " " $1 }' /proc/mounts | tail -n 1; }
+
+check_root() {
+	root=$(mounted /)
+	info "/ is $root"
+	lower=$(mounted /run/dnbd/lower)
+	case "$(arg dnbdtest.overlay)" in
+	none)
+		case "$root" in squashfs*) ok "read-only squashfs root, no overlay" ;;
+		*) fail "dnbd.overlay=none, yet / is $root" ;; esac
+		return 0 ;;
+	esac
+	case "$root" in overlay*) ok "/ is an overlay" ;; *) fail "/ is not an overlay: $root" ;; esac
+	case "$lower" in squashfs*) ok "lower layer /run/dnbd/lower: $lower" ;;
+	*) fail "no squashfs at /run/dnbd/lower: '$lower'" ;; esac
+	sha_is /data/random.bin "$(cat /data/random.sha256)" "/data/random.bin through dnbd"
+}
+
+check_initrd() {
+	want=$(arg dnbdtest.initrd) || return 0
+	if [ -d /run/systemd/system ] || [ -e /run/systemd/journal ]; then got=systemd; else got=plain; fi
+	[ "$got" = "$want" ] || fail "expected a $want initramfs, /run says $got"
+	ok "booted through the $got initramfs"
+}
+
+check_write() {
+	[ "$(arg dnbdtest.overlay)" = none ] && {
+		if echo x 2>/dev/null >/written; then fail "wrote to a read-only root"; fi
+		ok "the root is read-only"
+		return 0
+	}
+	echo "written by $(hostname) at $(cat /proc/uptime)" >/written || fail "cannot write to /"
+	[ -s /written ] || fail "/written is empty"
+	[ -e /run/dnbd/rw/upper/written ] || fail "/written is not in the upper layer"
+	[ -e /run/dnbd/lower/written ] && fail "/written reached the lower layer"
+	rm /data/random.sha256 || fail "cannot delete a lower-layer file"
+	[ -e /run/dnbd/lower/data/random.sha256 ] || fail "the delete reached the lower layer"
+	ok "writes and deletes land in the upper layer, the image is untouched"
+}
+
+check_verity() {
+	[ "$(arg dnbdtest.verity)" = 1 ] || return 0
+	[ -b /dev/mapper/dnbd-root ] || fail "no /dev/mapper/dnbd-root"
+	grep -q "^dnbd-root" /proc/self/mountinfo 2>/dev/null
+	if out=$(cat /data/bad.bin 2>&1 >/dev/null); then
+		fail "/data/bad.bin (corrupted on the server) read without an error"
+	fi
+	case "$out" in *"I/O error"*) ok "corrupted block: $out" ;;
+	*) fail "corrupted block gave '$out', not an I/O error" ;; esac
+	dmesg | grep -q "verity.*corrupted" || fail "no dm-verity corruption message"
+	ok "dm-verity reported the corruption"
+}
+
+check_persist() {
+	p=$(arg dnbdtest.persist) || return 0
+	case "$p" in
+	first)
+		echo "persist $(cat /proc/sys/kernel/random/boot_id)" >/persist.txt
+		sync
+		ok "wrote /persist.txt to the device overlay" ;;
+	second)
+		[ -s /persist.txt ] || fail "/persist.txt from the first boot is gone"
+		ok "found /persist.txt from the first boot: $(cat /persist.txt)" ;;
+	esac
+}
+
+check_cache() {
+	c=$(arg dnbdtest.cache) || return 0
+	writes_done() { [ "$(counter dnbd0 cachefile_writes)" -gt 0 ]; }
+	case "$c" in
+	first)
+		wait_until 20 writes_done || fail "nothing written to the cache device"
+		ok "dnbd.cache: $(counter dnbd0 cachefile_writes) segments written to the local cache" ;;
+	second)
+		hits=$(counter dnbd0 cachefile_hits)
+		[ "$hits" -gt 0 ] || fail "second boot: no hits in the local cache"
+		ok "dnbd.cache: $hits segments read from the local cache" ;;
+	esac
+}
+
+run() {
+	check_root
+	check_initrd
+	check_write
+	check_verity
+	check_persist
+	check_cache
+	info "device: $(cat /sys/block/dnbd0/dnbd/image 2>/dev/null), servers: $(cat /sys/block/dnbd0/dnbd/servers 2>/dev/null | head -n 1)"
+}
+
+echo "vmtest: running /test.sh"
+( run )
+rc=$?
+echo VMTEST-DMESG-BEGIN
+dmesg
+echo VMTEST-DMESG-END
+echo "VMTEST-EXIT $rc"
+poweroff
