@@ -8,9 +8,11 @@ cd "$(dirname "$0")/../.."
 BIN=${DNBD_BIN:-build/bin}
 bad=0
 
-check_prog() { # PROG MANPAGE
-	local prog=$1 man=$2 opt n=0
-	[[ -x "$BIN/$prog" ]] || { echo "FAIL: $BIN/$prog not built"; bad=1; return; }
+check_prog() { # PROG MANPAGE (PROG: in $BIN, or a path)
+	local prog=$1 man=$2 opt n=0 exe
+	exe=$BIN/$prog
+	[[ "$prog" == */* ]] && exe=$prog
+	[[ -x "$exe" ]] || { echo "FAIL: $exe not built"; bad=1; return; }
 	while read -r opt; do
 		n=$((n + 1))
 		# roff writes a dash as \- : --rate is \-\-rate in the page.
@@ -18,7 +20,7 @@ check_prog() { # PROG MANPAGE
 			echo "FAIL: $prog $opt is not in $man"
 			bad=1
 		fi
-	done < <("$BIN/$prog" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
+	done < <("$exe" --help | grep -oE -- '--[a-z][a-z-]+' | sort -u)
 	((n > 5)) || { echo "FAIL: $prog --help lists only $n long options"; bad=1; }
 	echo "$prog: $n long options, all in $man"
 }
@@ -26,6 +28,23 @@ check_prog() { # PROG MANPAGE
 check_prog dnbd-server docs/man/dnbd-server.8
 check_prog dnbd-cat docs/man/dnbd-cat.1
 check_prog dnbd-client docs/man/dnbd-client.8
+check_prog image-builder/dnbd-mkimage docs/man/dnbd-mkimage.8
+
+# Every option of the root spec and every dnbd.* parameter the dracut
+# module reads is in dnbd.cmdline(7) and docs/cmdline.md.
+lib=dracut-module/90dnbd/dnbd-lib.sh
+mapfile -t keys < <(sed -n '/^dnbd_opt() {/,/^}/ s/^\t\([a-z]*\))$/\1/p' "$lib")
+((${#keys[@]} >= 7)) || { echo "FAIL: found only ${#keys[@]} spec options in $lib"; bad=1; }
+mapfile -t params < <(grep -ohE 'getarg dnbd\.[a-z]+=' dracut-module/90dnbd/*.sh |
+	sed 's/getarg //' | sort -u)
+((${#params[@]} >= 4)) || { echo "FAIL: found only ${#params[@]} dnbd.* parameters"; bad=1; }
+for k in "${keys[@]/%/=}" "${params[@]}"; do
+	grep -q -- "${k%=}" docs/man/dnbd.cmdline.7 ||
+		{ echo "FAIL: $k is not in dnbd.cmdline(7)"; bad=1; }
+	grep -q -- "\`${k}" docs/cmdline.md ||
+		{ echo "FAIL: $k is not in docs/cmdline.md"; bad=1; }
+done
+echo "dnbd.cmdline(7), docs/cmdline.md: ${keys[*]} ${params[*]}"
 
 for man in docs/man/*.[0-9]; do
 	warn=$(groff -man -Tutf8 -ww -z "$man" 2>&1) || true

@@ -71,7 +71,7 @@ check_verity() {
 	if out=$(cat /data/bad.bin 2>&1 >/dev/null); then
 		fail "/data/bad.bin (corrupted on the server) read without an error"
 	fi
-	case "$out" in *"I/O error"*) ok "corrupted block: $out" ;;
+	case "$out" in *"Input/output error"* | *"I/O error"*) ok "corrupted block: $out" ;;
 	*) fail "corrupted block gave '$out', not an I/O error" ;; esac
 	dmesg | grep -q "verity.*corrupted" || fail "no dm-verity corruption message"
 	ok "dm-verity reported the corruption"

@@ -1,0 +1,57 @@
+#!/bin/bash
+#
+# t-dracut-persist: a client with local disks, booted twice (first on one
+# kernel, then on the other, one initramfs with systemd and one without):
+#   dnbd.cache=/dev/disk/by-id/virtio-dnbdcache   a raw disk: the first
+#       boot fills it, the second reads segments from it
+#   dnbd.overlay=LABEL=dnbd-ovl                   an ext4 disk: the upper
+#       layer; a file written in the first boot is there in the second
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/dracut.sh
+source "$(dirname "$0")/lib/dracut.sh"
+trap vm_cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+GROUP=239.77.0.5
+IMG=proot
+
+net_init
+W=$NET_WORK
+dr_require
+net_setup_bridge
+net_add_host srv "$DR_SERVER_IP"
+
+dr_test_tree "$W/tree"
+dr_image "$W/tree" "$W" "$IMG" --group "$GROUP"
+net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
+	-d "$W/$IMG.img,name=$IMG" --stats "$W/srv.json"
+wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
+dr_dhcp "$GROUP,image=$IMG"
+
+truncate -s 64M "$W/cache.raw"
+truncate -s 64M "$W/ovl.raw"
+mkfs.ext4 -q -F -L dnbd-ovl "$W/ovl.raw" || fail "mkfs.ext4"
+disks=(-drive "file=$W/cache.raw,format=raw,if=virtio,serial=dnbdcache"
+	-drive "file=$W/ovl.raw,format=raw,if=virtio,serial=dnbdovl")
+append="$(cat "$W/$IMG.cmdline") dnbd.cache=/dev/disk/by-id/virtio-dnbdcache dnbd.overlay=LABEL=dnbd-ovl dnbdtest.overlay=device"
+
+mapfile -t flavors < <(dnbd_kernels)
+first=${flavors[-1]} second=${flavors[0]}
+boot=1
+for flav in "$first" "$second"; do
+	kver=$(vmk_resolve "$flav") || fail "cannot resolve $flav"
+	variant=plain phase=first
+	((boot == 1)) || variant=systemd phase=second
+	n="p$boot"
+	dr_boot "$n" "$kver" "$variant" \
+		"$append dnbdtest.persist=$phase dnbdtest.cache=$phase" "${disks[@]}"
+	rc=0
+	vm_wait "$n" 400 || rc=$?
+	vm_output "$n" | grep -E 'guest: (ok|FAIL)' | sed "s/^/$n: /"
+	((rc == 0)) || fail "$phase boot ($kver, $variant) failed ($(vm_rc_text "$rc"))"
+	vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"
+	boot=$((boot + 1))
+done
+debugfs -R "cat /upper/persist.txt" "$W/ovl.raw" 2>/dev/null | grep -q '^persist ' ||
+	fail "the host does not find /upper/persist.txt on the overlay disk"
+pass "local cache and persistent overlay across two boots ($first, then $second)"
