@@ -14,11 +14,17 @@ set -euo pipefail
 # coreutils' timeout and sha256sum.  The kernel driver and its VM tests:
 # QEMU, a static busybox, cpio/xz/kmod for initramfs images, squashfs
 # images, DKMS, and perl/binutils for checkpatch.  Kernel packages and
-# headers are fetched by the tests themselves (vm-tests/lib/kernels.sh),
-# since their ABI version is resolved at run time.
+# headers are fetched by the tests themselves (image-builder/lib/kernels.sh),
+# since their ABI version is resolved at run time.  The dracut module and
+# the image builder: dracut-core and dracut-network (not the "dracut"
+# package, which would replace initramfs-tools on the host), dhclient for
+# the initramfs, dnsmasq for DHCP in the tests, cryptsetup/dmsetup for
+# dm-verity, mkfs tools, mmdebstrap for the Debian root.
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
-	perl binutils)
+	perl binutils
+	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
+	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3)
 OPTIONAL=(xxd)
 if [[ "${1:-}" == demo ]]; then
 	REQUIRED=(build-essential iproute2 jq procps coreutils)

@@ -31,8 +31,10 @@ dr_dhcp "$GROUP,image=$IMG"
 truncate -s 64M "$W/cache.raw"
 truncate -s 64M "$W/ovl.raw"
 mkfs.ext4 -q -F -L dnbd-ovl "$W/ovl.raw" || fail "mkfs.ext4"
-disks=(-drive "file=$W/cache.raw,format=raw,if=virtio,serial=dnbdcache"
-	-drive "file=$W/ovl.raw,format=raw,if=virtio,serial=dnbdovl")
+disks=(-drive "file=$W/cache.raw,format=raw,if=none,id=d0"
+	-device "virtio-blk-pci,drive=d0,serial=dnbdcache"
+	-drive "file=$W/ovl.raw,format=raw,if=none,id=d1"
+	-device "virtio-blk-pci,drive=d1,serial=dnbdovl")
 append="$(cat "$W/$IMG.cmdline") dnbd.cache=/dev/disk/by-id/virtio-dnbdcache dnbd.overlay=LABEL=dnbd-ovl dnbdtest.overlay=device"
 
 mapfile -t flavors < <(dnbd_kernels)
@@ -47,7 +49,7 @@ for flav in "$first" "$second"; do
 		"$append dnbdtest.persist=$phase dnbdtest.cache=$phase" "${disks[@]}"
 	rc=0
 	vm_wait "$n" 400 || rc=$?
-	vm_output "$n" | grep -E 'guest: (ok|FAIL)' | sed "s/^/$n: /"
+	dr_show "$n"
 	((rc == 0)) || fail "$phase boot ($kver, $variant) failed ($(vm_rc_text "$rc"))"
 	vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"
 	boot=$((boot + 1))

@@ -52,9 +52,7 @@ for flav in "${flavors[@]}"; do
 	fi
 	rc=0
 	vm_wait_all 400 "${names[@]}" || rc=$?
-	for n in "${names[@]}"; do
-		vm_output "$n" | grep -E 'guest: (ok|FAIL)' | sed "s/^/$n: /"
-	done
+	dr_show "${names[@]}"
 	((rc == 0)) || fail "a client on $kver did not boot from dnbd ($(vm_rc_text "$rc"))"
 	for n in "${names[@]}"; do
 		vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"

@@ -67,9 +67,7 @@ for flav in "${flavors[@]}"; do
 done
 rc=0
 vm_wait_all 500 "${names[@]}" || rc=$?
-for n in "${names[@]}"; do
-	vm_output "$n" | grep -E 'guest: (ok|FAIL)' | sed "s/^/$n: /"
-done
+dr_show "${names[@]}"
 ((rc == 0)) || fail "a client did not boot or did not see EIO ($(vm_rc_text "$rc"))"
 for n in "${names[@]}"; do
 	vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"

@@ -7,8 +7,9 @@
 #   /sbin/init          busybox init, /etc/inittab:
 #     sysinit             /etc/init.d/rcS: /proc, /sys, /dev, /tmp, hostname,
 #                         a banner naming the root device
-#     once                /etc/rc.local, when it exists and is executable
-#                         (tests put their checks there)
+#     wait                /etc/rc.local, when it exists and is executable
+#                         (tests put their checks there); the console
+#                         shell starts when it has finished
 #     askfirst            a shell on the console
 #     shutdown            /etc/init.d/rcK: sync, unmount what it can, read-only
 #
@@ -42,7 +43,7 @@ done
 
 cat >"$out/etc/inittab" <<'INITTAB'
 ::sysinit:/etc/init.d/rcS
-::once:/etc/init.d/rc.local
+::wait:/etc/init.d/rc.local
 ::askfirst:-/bin/sh
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/etc/init.d/rcK

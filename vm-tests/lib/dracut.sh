@@ -107,3 +107,12 @@ dr_boot() {
 	vm_launch "$name" "$(vmk_vmlinuz "$kver")" "$DR_INITRD" \
 		"console=ttyS0 panic=-1 loglevel=5 rd.retry=300 rd.shell=0 rd.emergency=reboot dnbdtest.initrd=$variant $append" "$@"
 }
+
+# dr_show NAME...: the guests' check lines ("guest: ok: ...", "guest:
+# FAIL: ...") from their consoles, prefixed with the guest's name.
+dr_show() {
+	local n
+	for n in "$@"; do
+		vm_log "$n" | grep -aoE 'guest: .*' | sed "s/^/$n: /" || true
+	done
+}
