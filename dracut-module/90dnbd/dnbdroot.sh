@@ -66,6 +66,7 @@ if [ "$fstype" = auto ]; then
 	[ -n "$fstype" ] || fstype=auto
 fi
 echo "rootdev=$rootdev fstype=$fstype" >/run/dnbd/root
+echo "$netif" >/run/dnbd/netif
 
 if [ -z "$DRACUT_SYSTEMD" ]; then
 	# init.sh runs the mount hooks once the initqueue is finished.

@@ -8,6 +8,7 @@
 #   dnbdroot.sh        /sbin/dnbdroot, netroot handler: bind, cache, verity
 #   dnbd-generator.sh  systemd: sysroot.mount
 #   dnbd-overlay.sh    pre-pivot hook 10: overlayfs over the root
+#   dnbd-netkeep.sh    pre-pivot hook 20: the DHCP address outlives its lease
 
 # called by dracut
 # DNBD_CLIENT=/path/to/dnbd-client picks a binary that is not installed
@@ -50,6 +51,7 @@ install() {
 	inst_hook cmdline 90 "$moddir/parse-dnbdroot.sh"
 	inst_script "$moddir/dnbdroot.sh" /sbin/dnbdroot
 	inst_hook pre-pivot 10 "$moddir/dnbd-overlay.sh"
+	inst_hook pre-pivot 20 "$moddir/dnbd-netkeep.sh"
 	if dracut_module_included "systemd-initrd"; then
 		inst_script "$moddir/dnbd-generator.sh" \
 			"$systemdutildir/system-generators/dracut-dnbd-generator"

@@ -29,6 +29,12 @@ root=$(findmnt -n -o FSTYPE,SOURCE /)
 case "$root" in overlay*) ok "/ is $root" ;; *) fail "/ is $root, not the dnbd overlay" ;; esac
 lower=$(findmnt -n -o FSTYPE,SOURCE /run/dnbd/lower)
 case "$lower" in squashfs*/dev/dnbd0) ok "lower layer: $lower" ;; *) fail "lower layer: '$lower'" ;; esac
+addrs=$(ip -4 -o addr show scope global)
+case "$addrs" in
+"") fail "no IPv4 address" ;;
+*"valid_lft forever"*) ok "address kept after switch_root: $(echo "$addrs" | awk '{ print $2, $4 }')" ;;
+*) fail "the DHCP address still expires: $addrs" ;;
+esac
 echo "hello from $(hostname)" >/etc/dnbd-written && [ -e /run/dnbd/rw/upper/etc/dnbd-written ] ||
 	fail "a write to /etc did not land in the upper layer"
 [ -e /run/dnbd/lower/etc/dnbd-written ] && fail "a write reached the image"

@@ -39,7 +39,11 @@ check_root() {
 	case "$root" in overlay*) ok "/ is an overlay" ;; *) fail "/ is not an overlay: $root" ;; esac
 	case "$lower" in squashfs*) ok "lower layer /run/dnbd/lower: $lower" ;;
 	*) fail "no squashfs at /run/dnbd/lower: '$lower'" ;; esac
-	sha_is /data/random.bin "$(cat /data/random.sha256)" "/data/random.bin through dnbd"
+	# The expected sum from the image itself: a persistent overlay may hold
+	# the previous boot's deletion of /data/random.sha256.
+	sum=/data/random.sha256
+	[ -e /run/dnbd/lower$sum ] && sum=/run/dnbd/lower$sum
+	sha_is /data/random.bin "$(cat $sum)" "/data/random.bin through dnbd"
 }
 
 check_initrd() {
@@ -59,7 +63,8 @@ check_write() {
 	[ -s /written ] || fail "/written is empty"
 	[ -e /run/dnbd/rw/upper/written ] || fail "/written is not in the upper layer"
 	[ -e /run/dnbd/lower/written ] && fail "/written reached the lower layer"
-	rm /data/random.sha256 || fail "cannot delete a lower-layer file"
+	rm -f /data/random.sha256
+	[ -e /data/random.sha256 ] && fail "cannot delete a lower-layer file"
 	[ -e /run/dnbd/lower/data/random.sha256 ] || fail "the delete reached the lower layer"
 	ok "writes and deletes land in the upper layer, the image is untouched"
 }
@@ -104,8 +109,22 @@ check_cache() {
 	esac
 }
 
+# The DHCP address must not expire with its lease (dnbd-netkeep.sh).  The
+# interface may have been renamed (eth0 -> ens2 under systemd's udev).
+check_net() {
+	nif=$(cat /run/dnbd/netif 2>/dev/null)
+	[ -n "$nif" ] || fail "no /run/dnbd/netif"
+	a=$(ip -4 addr show dev "$nif")
+	echo "$a" | grep -q 'inet ' || fail "$nif has no IPv4 address"
+	if echo "$a" | grep -q 'valid_lft [0-9]'; then
+		fail "$nif's address still expires: $(echo "$a" | grep valid_lft)"
+	fi
+	ok "$nif's address is permanent: $(echo "$a" | awk '/inet / { print $2 }')"
+}
+
 run() {
 	check_root
+	check_net
 	check_initrd
 	check_write
 	check_verity

@@ -91,7 +91,7 @@ dr_dhcp() {
 	net_bg srv "$NET_WORK/dnsmasq.log" dnsmasq --no-daemon --conf-file=/dev/null \
 		--user=root --port=0 --interface=eth0 --bind-interfaces \
 		--dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,1h \
-		--dhcp-leasefile="$NET_WORK/dnsmasq.leases" --log-dhcp \
+		--dhcp-leasefile="$NET_WORK/dnsmasq.leases" \
 		--dhcp-option="option:root-path,dnbd:$1"
 	DR_DNSMASQ_PID=$NET_LAST_PID
 	sleep 0.5
