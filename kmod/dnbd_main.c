@@ -265,4 +265,4 @@ module_init(dnbd_init);
 module_exit(dnbd_exit);
 MODULE_DESCRIPTION("dnbd: read-only caching network block device over UDP multicast");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.3");
+MODULE_VERSION("1.0.0");	/* = PACKAGE_VERSION in dkms.conf */

@@ -58,5 +58,5 @@ if vm_log deb | grep -E 'Failed to (unmount|finalize)|Unable to (unmount|finaliz
 fi
 egress=$(($(net_port_tx_bytes srv) - before))
 size=$(stat -c %s "$W/out/$IMG.img")
-info "image $((size / 1048576)) MiB; the boot read $((egress / 1048576)) MiB from the server; $(vm_log deb | grep -m1 'boot finished' | sed 's/^guest: //')"
+info "image $((size / 1048576)) MiB; the boot read $((egress / 1048576)) MiB from the server; $(vm_log deb | grep -m1 -o 'boot finished.*')"
 pass "Debian 12 ($FLAVOR kernel) booted from dnbd to multi-user.target and powered off in ${VM_SECS[deb]} s"

@@ -6,11 +6,13 @@
 # the squashfs on /dev/dnbd0, that the image's file reads right, that
 # writes and deletes stay in the upper layer, and powers off through init.
 #
-# Per kernel, three clients at once, each naming the root another way:
+# Per kernel, four clients at once, each naming the root another way:
 #   dnbd.root=GROUP,image=...       (initramfs with systemd)
 #   root=dnbd:GROUP,image=...       (initramfs without systemd)
 #   root=dhcp + DHCP root-path      (systemd on 6.1, none on 6.12)
-# and on the last kernel a fourth: netroot=dnbd:... with dnbd.overlay=none.
+#   an erofs image (6.1) or an ext4 image (6.12) on the server's next groups
+# and on the last kernel a fifth: netroot=dnbd:... with dnbd.overlay=none.
+# The root=dnbd: client's overlay is a 64 MiB tmpfs (dnbd.overlay=tmpfs:64M).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/dracut.sh
 source "$(dirname "$0")/lib/dracut.sh"
@@ -28,8 +30,12 @@ net_add_host srv "$DR_SERVER_IP"
 
 dr_test_tree "$W/tree"
 dr_image "$W/tree" "$W" "$IMG"
+dr_image "$W/tree" "$W" "$IMG-erofs" --fs erofs
+dr_image "$W/tree" "$W" "$IMG-ext4" --fs ext4
+# Three images: groups GROUP, GROUP+1 (erofs), GROUP+2 (ext4).
 net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
-	-d "$W/$IMG.img,name=$IMG" --stats "$W/srv.json"
+	-d "$W/$IMG.img,name=$IMG" -d "$W/$IMG-erofs.img,name=$IMG-erofs" \
+	-d "$W/$IMG-ext4.img,name=$IMG-ext4" --stats "$W/srv.json"
 wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
 dr_dhcp "$GROUP,image=$IMG,fstype=squashfs"
 
@@ -43,12 +49,19 @@ for flav in "${flavors[@]}"; do
 	k=${flav//./}
 	names=("a$k" "b$k" "c$k")
 	dr_boot "a$k" "$kver" systemd "dnbd.root=$GROUP,image=$IMG,fstype=squashfs"
-	dr_boot "b$k" "$kver" plain "root=dnbd:$GROUP,image=$IMG"
+	dr_boot "b$k" "$kver" plain \
+		"root=dnbd:$GROUP,image=$IMG dnbd.overlay=tmpfs:64M dnbdtest.tmpfs=65536k"
 	dr_boot "c$k" "$kver" "$dhcpvar" "root=dhcp"
 	if [[ "$flav" == "${flavors[-1]}" ]]; then
-		names+=("d$k")
+		names+=("d$k" "e$k")
 		dr_boot "d$k" "$kver" systemd \
 			"netroot=dnbd:$GROUP:5001,image=$IMG dnbd.overlay=none dnbdtest.overlay=none"
+		dr_boot "e$k" "$kver" plain \
+			"dnbd.root=${GROUP%.*}.$((${GROUP##*.} + 2)),image=$IMG-ext4,fstype=ext4 dnbdtest.fstype=ext4"
+	else
+		names+=("e$k")
+		dr_boot "e$k" "$kver" systemd \
+			"dnbd.root=${GROUP%.*}.$((${GROUP##*.} + 1)),image=$IMG-erofs dnbdtest.fstype=erofs"
 	fi
 	rc=0
 	vm_wait_all 400 "${names[@]}" || rc=$?
@@ -60,6 +73,6 @@ for flav in "${flavors[@]}"; do
 			fail "$n did not power off cleanly"
 		info "$n: root reached and powered off in ${VM_SECS[$n]} s"
 	done
-	pass "$kver: dnbd.root=, root=dnbd:, DHCP root-path$([[ "$flav" == "${flavors[-1]}" ]] && echo ", netroot=dnbd: (no overlay)") boot to the overlay root"
+	pass "$kver: dnbd.root=, root=dnbd:, DHCP root-path, $([[ "$flav" == "${flavors[-1]}" ]] && echo "ext4, netroot=dnbd: (no overlay)" || echo erofs) boot to the root"
 done
 check_sanitizer_logs "$W"

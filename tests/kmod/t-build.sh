@@ -21,8 +21,12 @@ for kver in "${kvers[@]}"; do
 	info=$(modinfo "$ko")
 	grep -q '^license: *GPL$' <<<"$info" || fail "$kver: no GPL license"
 	grep -q "^vermagic: *$kver " <<<"$info" || fail "$kver: wrong vermagic"
-	for p in nr_devices queue_depth; do
+	# root...overlay: the initramfs's dnbd.* parameters, accepted quietly.
+	for p in nr_devices queue_depth root verity cache overlay; do
 		grep -q "^parm: *$p:" <<<"$info" || fail "$kver: no parameter $p"
 	done
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
+	grep -q "^version: *$ver$" <<<"$info" ||
+		fail "$kver: module version $(grep '^version:' <<<"$info") is not dkms.conf's $ver"
 	pass "$kver: $(basename "$ko") built without warnings ($(stat -c %s "$ko") bytes)"
 done

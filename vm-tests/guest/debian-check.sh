@@ -11,6 +11,8 @@
 fail() { echo "guest: FAIL: $*"; rc=1; }
 ok() { echo "guest: ok: $*"; }
 
+# Raw lines on the console (the journal's copy would be prefixed).
+exec >/dev/console 2>&1
 rc=0
 echo "vmtest: running /test.sh"
 state=$(timeout 300 systemctl is-system-running --wait 2>&1)

@@ -8,6 +8,8 @@
 #
 #   dnbdtest.initrd=systemd|plain   which initramfs brought us here
 #   dnbdtest.overlay=tmpfs|device|none
+#   dnbdtest.fstype=squashfs|erofs|ext4   the image's file system
+#   dnbdtest.tmpfs=SIZE             the tmpfs upper layer's size option
 #   dnbdtest.verity=1               root through dm-verity; /data/bad.bin
 #                                   was corrupted on the server: EIO
 #   dnbdtest.persist=first|second   device overlay: write a file, or find
@@ -37,8 +39,14 @@ check_root() {
 		return 0 ;;
 	esac
 	case "$root" in overlay*) ok "/ is an overlay" ;; *) fail "/ is not an overlay: $root" ;; esac
-	case "$lower" in squashfs*) ok "lower layer /run/dnbd/lower: $lower" ;;
-	*) fail "no squashfs at /run/dnbd/lower: '$lower'" ;; esac
+	fs=$(arg dnbdtest.fstype) || fs=squashfs
+	case "$lower" in "$fs "*) ok "lower layer /run/dnbd/lower: $lower" ;;
+	*) fail "no $fs at /run/dnbd/lower: '$lower'" ;; esac
+	if size=$(arg dnbdtest.tmpfs); then
+		grep -q "^dnbd-overlay /run/dnbd/rw tmpfs .*size=$size" /proc/mounts ||
+			fail "the overlay's tmpfs is not size=$size: $(grep /run/dnbd/rw /proc/mounts)"
+		ok "upper layer: tmpfs of size $size"
+	fi
 	# The expected sum from the image itself: a persistent overlay may hold
 	# the previous boot's deletion of /data/random.sha256.
 	sum=/data/random.sha256
