@@ -10,7 +10,8 @@
 #   <address>[+<address>...][:<port>][,<option>=<value>...]
 #
 # one multicast group, or up to 8 unicast servers joined by "+", then
-# options: image=, fstype=, timeout=, discover=, iface=, seg=, memcache=.
+# options: image=, fstype=, port=, timeout=, discover=, iface=, seg=,
+# memcache=.
 #
 # POSIX sh: dracut's /bin/sh may be dash.
 
@@ -107,6 +108,9 @@ dnbd_parse_opts() {
 # dnbd_opt KEY VALUE: one option; dnbd_err says why it is refused.
 dnbd_opt() {
 	case "$1" in
+	port)
+		dnbd_uint "$2" 65535 && [ "$2" -gt 0 ] || { dnbd_err="port '$2': 1..65535"; return 1; }
+		dnbd_port=$2 ;;
 	image)
 		case "$2" in
 		*[!A-Za-z0-9._-]*) dnbd_err="image name '$2': letters, digits, . _ - only"; return 1 ;;
@@ -139,10 +143,27 @@ dnbd_opt() {
 		esac
 		dnbd_memcache=$2 ;;
 	*)
-		dnbd_err="unknown option '$1' (image, fstype, timeout, discover, iface, seg, memcache)"
+		dnbd_err="unknown option '$1' (image, fstype, port, timeout, discover, iface, seg, memcache)"
 		return 1 ;;
 	esac
 	return 0
+}
+
+# dnbd_canonical: the parsed spec written back, with the port as an
+# option: "<addr>[+<addr>...],port=N[,option=value...]".  This is the form
+# netroot= carries inside the initramfs.  dracut's setup_net ARPs for the
+# address after "dnbd:" when it is a bare dotted quad; for a multicast
+# group that takes 60 s to fail, and the comma form avoids it.
+dnbd_canonical() {
+	printf '%s,port=%s' "$(echo "$dnbd_addrs" | tr ',' '+')" "$dnbd_port"
+	[ -n "$dnbd_image" ] && printf ',image=%s' "$dnbd_image"
+	[ "$dnbd_fstype" != auto ] && printf ',fstype=%s' "$dnbd_fstype"
+	[ "$dnbd_timeout" != 0 ] && printf ',timeout=%s' "$dnbd_timeout"
+	[ "$dnbd_discover" != 120 ] && printf ',discover=%s' "$dnbd_discover"
+	[ -n "$dnbd_iface" ] && printf ',iface=%s' "$dnbd_iface"
+	[ -n "$dnbd_seg" ] && printf ',seg=%s' "$dnbd_seg"
+	[ -n "$dnbd_memcache" ] && printf ',memcache=%s' "$dnbd_memcache"
+	echo
 }
 
 # dnbd_cmdline_spec: the root spec the kernel command line names, from

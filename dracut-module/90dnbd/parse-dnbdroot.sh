@@ -32,6 +32,7 @@ if [ "${netroot%%:*}" != dnbd ]; then
 fi
 
 dnbd_parse "${netroot#dnbd:}" || die "dnbd: $dnbd_err"
+netroot=dnbd:$(dnbd_canonical)
 dnbd_verity_parse || die "dnbd: $dnbd_err"
 dnbd_overlay_parse || die "dnbd: $dnbd_err"
 

@@ -39,7 +39,7 @@ mapfile -t params < <(grep -ohE 'getarg dnbd\.[a-z]+=' dracut-module/90dnbd/*.sh
 	sed 's/getarg //' | sort -u)
 ((${#params[@]} >= 4)) || { echo "FAIL: found only ${#params[@]} dnbd.* parameters"; bad=1; }
 for k in "${keys[@]/%/=}" "${params[@]}"; do
-	grep -q -- "${k%=}" docs/man/dnbd.cmdline.7 ||
+	grep -q -- "$k" docs/man/dnbd.cmdline.7 ||
 		{ echo "FAIL: $k is not in dnbd.cmdline(7)"; bad=1; }
 	grep -q -- "\`${k}" docs/cmdline.md ||
 		{ echo "FAIL: $k is not in docs/cmdline.md"; bad=1; }

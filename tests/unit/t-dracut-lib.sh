@@ -57,6 +57,23 @@ ok 239.0.0.1:6000,image=lab-2026,fstype=squashfs \
 ok 10.0.0.5+10.0.0.6:5001,image=x,timeout=30,discover=10,iface=eth1,seg=8900,memcache=64M \
 	"10.0.0.5,10.0.0.6|0|5001|x|auto|30|10|eth1|8900|64M"
 ok "239.1.2.3,,image=a," "239.1.2.3|1|5001|a|auto|0|120|||"
+ok 239.0.0.1,port=6001 "239.0.0.1|1|6001||auto|0|120|||"
+no 239.0.0.1,port=0 "port '0'"
+
+# The canonical form (netroot= inside the initramfs) parses back to the
+# same values, and never has a bare address after "dnbd:" (dracut would
+# ARP for a multicast group for 60 s).
+for sp in 239.0.0.1 239.0.0.1:6000,image=a,fstype=erofs,timeout=5,discover=9,iface=e1,seg=600,memcache=1M \
+	10.0.0.5+10.0.0.6; do
+	canon=$(run "" 'dnbd_parse "'"$sp"'" && dnbd_canonical')
+	vals() { run "" 'dnbd_parse "'"$1"'" && echo "$dnbd_addrs|$dnbd_port|$dnbd_image|$dnbd_fstype|$dnbd_timeout|$dnbd_discover|$dnbd_iface|$dnbd_seg|$dnbd_memcache"'; }
+	[[ "$(vals "$sp")" == "$(vals "$canon")" && -n "$(vals "$sp")" ]] ||
+		{ echo "FAIL: '$sp' -> '$canon' does not parse back the same"; bad=1; }
+	[[ "${canon%%,*}" == "${canon}" || "${canon%%,*}" == *,* ]] &&
+		{ echo "FAIL: canonical '$canon' has no option after the address"; bad=1; }
+done
+[[ "$(run "" 'dnbd_parse 239.0.0.1 && dnbd_canonical')" == "239.0.0.1,port=5001" ]] ||
+	{ echo "FAIL: canonical form of 239.0.0.1"; bad=1; }
 no "" "no server address"
 no ":5001" "no server address"
 no 239.0.0.1:99999 "bad port '99999'"
