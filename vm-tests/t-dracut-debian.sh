@@ -17,9 +17,7 @@ GROUP=239.77.0.6
 IMG=debroot
 FLAVOR=${DNBD_DEBIAN_KERNEL:-6.1}
 
-net_init
-W=$NET_WORK
-dr_require
+dr_lan
 vmk_need_pkgs mmdebstrap || fail "could not install mmdebstrap"
 
 G=$NET_REPO/vm-tests/guest
@@ -30,23 +28,18 @@ info "building the Debian image (mmdebstrap, squashfs, dracut)"
 	--add "$G/debian-check.sh:/usr/local/sbin/dnbd-vmtest" \
 	--add "$G/dnbd-vmtest.service:/etc/systemd/system/dnbd-vmtest.service" \
 	--add "$W/wants-link:/etc/systemd/system/multi-user.target.wants/dnbd-vmtest.service" \
-	"$W/out" >"$W/mkimage-debian.log" 2>&1 || {
+	"$W" >"$W/mkimage-debian.log" 2>&1 || {
 	tail -n 40 "$W/mkimage-debian.log"
 	fail "dnbd-mkimage --debian failed"
 }
 grep '^dnbd-mkimage: \[' "$W/mkimage-debian.log"
 info "image built in $((SECONDS - start)) s"
 
-net_setup_bridge
-net_add_host srv "$DR_SERVER_IP"
-net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
-	-d "$W/out/$IMG.img,name=$IMG" --stats "$W/srv.json"
-wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
-dr_dhcp "$GROUP,image=$IMG"
+dr_serve "$GROUP" "$GROUP,image=$IMG" "$IMG"
 
 before=$(net_port_tx_bytes srv)
-VM_MEM=1024 vm_launch deb "$W/out/$IMG.vmlinuz" "$W/out/$IMG.initrd" \
-	"console=ttyS0 panic=-1 loglevel=5 rd.retry=300 rd.shell=0 rd.emergency=reboot $(cat "$W/out/$IMG.cmdline")"
+VM_MEM=1024 vm_launch deb "$W/$IMG.vmlinuz" "$W/$IMG.initrd" \
+	"console=ttyS0 panic=-1 loglevel=5 rd.retry=300 rd.shell=0 rd.emergency=reboot $(cat "$W/$IMG.cmdline")"
 rc=0
 vm_wait deb 900 || rc=$?
 dr_show deb
@@ -57,6 +50,6 @@ if vm_log deb | grep -E 'Failed to (unmount|finalize)|Unable to (unmount|finaliz
 	fail "the shutdown could not unmount or finalize something"
 fi
 egress=$(($(net_port_tx_bytes srv) - before))
-size=$(stat -c %s "$W/out/$IMG.img")
+size=$(stat -c %s "$W/$IMG.img")
 info "image $((size / 1048576)) MiB; the boot read $((egress / 1048576)) MiB from the server; $(vm_log deb | grep -m1 -o 'boot finished.*')"
 pass "Debian 12 ($FLAVOR kernel) booted from dnbd to multi-user.target and powered off in ${VM_SECS[deb]} s"

@@ -15,18 +15,11 @@ trap 'exit 143' TERM INT HUP
 GROUP=239.77.0.5
 IMG=proot
 
-net_init
-W=$NET_WORK
-dr_require
-net_setup_bridge
-net_add_host srv "$DR_SERVER_IP"
+dr_lan
 
 dr_test_tree "$W/tree"
 dr_image "$W/tree" "$W" "$IMG" --group "$GROUP"
-net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
-	-d "$W/$IMG.img,name=$IMG" --stats "$W/srv.json"
-wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
-dr_dhcp "$GROUP,image=$IMG"
+dr_serve "$GROUP" "$GROUP,image=$IMG" "$IMG"
 
 truncate -s 64M "$W/cache.raw"
 truncate -s 64M "$W/ovl.raw"
@@ -47,11 +40,7 @@ for flav in "$first" "$second"; do
 	n="p$boot"
 	dr_boot "$n" "$kver" "$variant" \
 		"$append dnbdtest.persist=$phase dnbdtest.cache=$phase" "${disks[@]}"
-	rc=0
-	vm_wait "$n" 400 || rc=$?
-	dr_show "$n"
-	((rc == 0)) || fail "$phase boot ($kver, $variant) failed ($(vm_rc_text "$rc"))"
-	vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"
+	dr_wait 400 "the $phase boot ($kver, $variant)" "$n"
 	boot=$((boot + 1))
 done
 debugfs -R "cat /upper/persist.txt" "$W/ovl.raw" 2>/dev/null | grep -q '^persist ' ||

@@ -22,22 +22,14 @@ trap 'exit 143' TERM INT HUP
 GROUP=239.77.0.3
 IMG=bbroot
 
-net_init
-W=$NET_WORK
-dr_require
-net_setup_bridge
-net_add_host srv "$DR_SERVER_IP"
+dr_lan
 
 dr_test_tree "$W/tree"
 dr_image "$W/tree" "$W" "$IMG"
 dr_image "$W/tree" "$W" "$IMG-erofs" --fs erofs
 dr_image "$W/tree" "$W" "$IMG-ext4" --fs ext4
 # Three images: groups GROUP, GROUP+1 (erofs), GROUP+2 (ext4).
-net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -i 1 \
-	-d "$W/$IMG.img,name=$IMG" -d "$W/$IMG-erofs.img,name=$IMG-erofs" \
-	-d "$W/$IMG-ext4.img,name=$IMG-ext4" --stats "$W/srv.json"
-wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
-dr_dhcp "$GROUP,image=$IMG,fstype=squashfs"
+dr_serve "$GROUP" "$GROUP,image=$IMG,fstype=squashfs" "$IMG" "$IMG-erofs" "$IMG-ext4"
 
 mapfile -t flavors < <(dnbd_kernels)
 for flav in "${flavors[@]}"; do
@@ -63,16 +55,7 @@ for flav in "${flavors[@]}"; do
 		dr_boot "e$k" "$kver" systemd \
 			"dnbd.root=${GROUP%.*}.$((${GROUP##*.} + 1)),image=$IMG-erofs dnbdtest.fstype=erofs"
 	fi
-	rc=0
-	vm_wait_all 400 "${names[@]}" || rc=$?
-	dr_show "${names[@]}"
-	((rc == 0)) || fail "a client on $kver did not boot from dnbd ($(vm_rc_text "$rc"))"
-	for n in "${names[@]}"; do
-		vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"
-		vm_log "$n" | grep -q 'reboot: Power down' ||
-			fail "$n did not power off cleanly"
-		info "$n: root reached and powered off in ${VM_SECS[$n]} s"
-	done
+	dr_wait 400 "a boot from dnbd on $kver" "${names[@]}"
 	pass "$kver: dnbd.root=, root=dnbd:, DHCP root-path, $([[ "$flav" == "${flavors[-1]}" ]] && echo "ext4, netroot=dnbd: (no overlay)" || echo erofs) boot to the root"
 done
 check_sanitizer_logs "$W"

@@ -105,47 +105,39 @@ dnbd_parse_opts() {
 	return 0
 }
 
+# dnbd_range VALUE MIN MAX: VALUE is a decimal number in MIN..MAX.
+dnbd_range() { dnbd_uint "$1" "$3" && [ "$1" -ge "$2" ]; }
+
+# dnbd_name VALUE: letters, digits, ".", "_" and "-" only (and not empty).
+dnbd_name() {
+	case "$1" in '' | *[!A-Za-z0-9._-]*) return 1 ;; esac
+	return 0
+}
+
+# dnbd_bad MESSAGE: sets dnbd_err; always false.
+dnbd_bad() { dnbd_err=$1; return 1; }
+
 # dnbd_opt KEY VALUE: one option; dnbd_err says why it is refused.
 dnbd_opt() {
 	case "$1" in
-	port)
-		dnbd_uint "$2" 65535 && [ "$2" -gt 0 ] || { dnbd_err="port '$2': 1..65535"; return 1; }
-		dnbd_port=$2 ;;
-	image)
-		case "$2" in
-		*[!A-Za-z0-9._-]*) dnbd_err="image name '$2': letters, digits, . _ - only"; return 1 ;;
-		esac
-		dnbd_image=$2 ;;
+	port) dnbd_range "$2" 1 65535 || dnbd_bad "port '$2': 1..65535" ;;
+	image) dnbd_name "$2" || dnbd_bad "image name '$2': letters, digits, . _ - only" ;;
 	fstype)
 		case "$2" in
-		auto | squashfs | erofs | ext4 | ext3 | ext2) dnbd_fstype=$2 ;;
-		*) dnbd_err="fstype '$2': squashfs, erofs, ext4 or auto"; return 1 ;;
+		auto | squashfs | erofs | ext4 | ext3 | ext2) ;;
+		*) dnbd_bad "fstype '$2': squashfs, erofs, ext4 or auto" ;;
 		esac ;;
-	timeout)
-		dnbd_uint "$2" 86400 || { dnbd_err="timeout '$2': seconds, 0 = wait forever"; return 1; }
-		dnbd_timeout=$2 ;;
-	discover)
-		dnbd_uint "$2" 86400 && [ "$2" -gt 0 ] ||
-			{ dnbd_err="discover '$2': seconds, at least 1"; return 1; }
-		dnbd_discover=$2 ;;
-	iface)
-		case "$2" in
-		*[!A-Za-z0-9._-]*) dnbd_err="iface '$2' is not an interface name"; return 1 ;;
-		esac
-		dnbd_iface=$2 ;;
-	seg)
-		dnbd_uint "$2" 8900 && [ "$2" -ge 512 ] ||
-			{ dnbd_err="seg '$2': bytes, 512..8900"; return 1; }
-		dnbd_seg=$2 ;;
+	timeout) dnbd_range "$2" 0 86400 || dnbd_bad "timeout '$2': seconds, 0 = wait forever" ;;
+	discover) dnbd_range "$2" 1 86400 || dnbd_bad "discover '$2': seconds, at least 1" ;;
+	iface) dnbd_name "$2" || dnbd_bad "iface '$2' is not an interface name" ;;
+	seg) dnbd_range "$2" 512 8900 || dnbd_bad "seg '$2': bytes, 512..8900" ;;
 	memcache)
 		case "$2" in
-		*[!0-9KMGkmg]* | [!0-9]*) dnbd_err="memcache '$2': bytes, with K, M or G"; return 1 ;;
-		esac
-		dnbd_memcache=$2 ;;
-	*)
-		dnbd_err="unknown option '$1' (image, fstype, port, timeout, discover, iface, seg, memcache)"
-		return 1 ;;
-	esac
+		*[!0-9KMGkmg]* | [!0-9]*) dnbd_bad "memcache '$2': bytes, with K, M or G" ;;
+		esac ;;
+	*) dnbd_bad "unknown option '$1' (image, fstype, port, timeout, discover, iface, seg, memcache)" ;;
+	esac || return 1
+	eval "dnbd_$1=\$2"
 	return 0
 }
 

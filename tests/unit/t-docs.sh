@@ -33,7 +33,7 @@ check_prog image-builder/dnbd-mkimage docs/man/dnbd-mkimage.8
 # Every option of the root spec and every dnbd.* parameter the dracut
 # module reads is in dnbd.cmdline(7) and docs/cmdline.md.
 lib=dracut-module/90dnbd/dnbd-lib.sh
-mapfile -t keys < <(sed -n '/^dnbd_opt() {/,/^}/ s/^\t\([a-z]*\))$/\1/p' "$lib")
+mapfile -t keys < <(sed -n '/^dnbd_opt() {/,/^}/ s/^\t\([a-z][a-z]*\)).*/\1/p' "$lib")
 ((${#keys[@]} >= 7)) || { echo "FAIL: found only ${#keys[@]} spec options in $lib"; bad=1; }
 mapfile -t params < <(grep -ohE 'getarg dnbd\.[a-z]+=' dracut-module/90dnbd/*.sh |
 	sed 's/getarg //' | sort -u)

@@ -116,3 +116,45 @@ dr_show() {
 		vm_log "$n" | grep -aoE 'guest: .*' | sed "s/^/$n: /" || true
 	done
 }
+
+# dr_lan: the work directory ($W), the packages, the test LAN and host
+# "srv" (where dnbd-server and dnsmasq run).
+dr_lan() {
+	net_init
+	W=$NET_WORK
+	dr_require
+	net_setup_bridge
+	net_add_host srv "$DR_SERVER_IP"
+}
+
+# dr_serve GROUP ROOTPATH NAME...: dnbd-server on srv exporting
+# $W/NAME.img as NAME (groups GROUP, GROUP+1, ... in that order), and
+# dnsmasq handing out ROOTPATH (after "dnbd:") as the root-path.
+dr_serve() {
+	local group=$1 rootpath=$2 n args=()
+	shift 2
+	for n in "$@"; do
+		args+=(-d "$W/$n.img,name=$n")
+	done
+	net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$group" -i 1 "${args[@]}" \
+		--stats "$W/srv.json"
+	wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
+	dr_dhcp "$rootpath"
+}
+
+# dr_wait TIMEOUT WHAT NAME...: wait for the clients, show their check
+# lines, and fail ("WHAT failed") unless every one passed, powered off
+# through its init and left no oops or warning in its kernel log.
+dr_wait() {
+	local timeout=$1 what=$2 rc=0 n
+	shift 2
+	vm_wait_all "$timeout" "$@" || rc=$?
+	dr_show "$@"
+	((rc == 0)) || fail "$what failed ($(vm_rc_text "$rc"))"
+	for n in "$@"; do
+		vm_check_dmesg "$n" || fail "oops or warning in $n's kernel log"
+		vm_log "$n" | grep -q 'reboot: Power down' ||
+			fail "$n did not power off cleanly"
+		info "$n: passed and powered off after ${VM_SECS[$n]} s"
+	done
+}
