@@ -40,6 +40,7 @@ for flav in "${flavors[@]}"; do
 	[[ "$flav" == 6.12 ]] && dhcpvar=plain
 	k=${flav//./}
 	names=("a$k" "b$k" "c$k")
+	before=$(net_port_tx_bytes srv)
 	dr_boot "a$k" "$kver" systemd "dnbd.root=$GROUP,image=$IMG,fstype=squashfs"
 	dr_boot "b$k" "$kver" plain \
 		"root=dnbd:$GROUP,image=$IMG dnbd.overlay=tmpfs:64M dnbdtest.tmpfs=65536k"
@@ -56,6 +57,10 @@ for flav in "${flavors[@]}"; do
 			"dnbd.root=${GROUP%.*}.$((${GROUP##*.} + 1)),image=$IMG-erofs dnbdtest.fstype=erofs"
 	fi
 	dr_wait 400 "a boot from dnbd on $kver" "${names[@]}"
+	# A figure, not a check: every client reads about the same blocks of
+	# the squashfs, mostly at the same time.
+	info "$kver: the server sent $((($(net_port_tx_bytes srv) - before) / 1024)) KiB" \
+		"for ${#names[@]} boots from images of $(($(stat -c %s "$W/$IMG.img") / 1024)) KiB"
 	pass "$kver: dnbd.root=, root=dnbd:, DHCP root-path, $([[ "$flav" == "${flavors[-1]}" ]] && echo "ext4, netroot=dnbd: (no overlay)" || echo erofs) boot to the root"
 done
 check_sanitizer_logs "$W"
