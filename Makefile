@@ -9,6 +9,8 @@
 #   make kmod       dnbd.ko for the running kernel (KVER=... for another),
 #                   in build/kmod/KVER/
 #   make dkms-install   the driver's source into /usr/src, built by DKMS
+#   make bench      dnbd next to nbd-server and nbdkit on a namespace LAN:
+#                   writes docs/benchmarks.md and docs/bench/*.png
 #   make bench-kmod fio through dnbd.ko next to the kernel's nbd, in QEMU
 #
 # One test: tests/run.sh tests/net/t-multi-client.sh (see README.md).
@@ -48,7 +50,7 @@ PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check demo clean unit asan install static kmod dkms-install \
-        bench-kmod
+        bench bench-kmod
 all: $(PROGS) $(UNITS)
 
 $(B)/obj/%.o: %.c
@@ -87,6 +89,9 @@ static:
 KVER ?= $(shell uname -r)
 kmod:
 	scripts/build-kmod.sh $(KVER)
+
+bench: all
+	bash bench/run.sh
 
 bench-kmod: all
 	bash bench/kmod-fio.sh

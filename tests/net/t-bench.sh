@@ -1,0 +1,78 @@
+#!/bin/bash
+#
+# t-bench: the tiny version of `make bench` (BENCH_QUICK=1: 16 MiB, one
+# pass) still runs end to end and writes a report with every scenario's
+# table and the plots.  It checks the report's structure, never a timing.
+# bench/run.sh builds its own namespaces (prefix dn<its pid>, not ours)
+# and installs the packages it needs.
+set -euo pipefail
+# The benchmark runs the optimized build (build/bin), whatever make check uses.
+DNBD_BIN=$(cd "$(dirname "$0")/../.." && pwd)/build/bin
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$(dirname "$0")/lib.sh"
+trap net_cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf"
+
+[[ $EUID -eq 0 ]] || skip "needs root (network namespaces, apt-get)"
+net_init
+W=$NET_WORK
+OUT=$W/out
+REPORT=$OUT/benchmarks.md
+
+# section_figures N: the numeric cells in the tables of section "## N."
+section_figures() {
+	awk -v n="$1" '
+		/^## / { on = index($0, "## " n ".") == 1; next }
+		on && /^\|/ && !/^\|---/ {
+			rows++
+			if (rows == 1) next	# the header
+			for (i = 3; i <= NF; i++) if ($i ~ /^ *\**[0-9][0-9,.]*/) figs++
+		}
+		END { print figs + 0 }' FS='|' "$REPORT"
+}
+
+is_png() {
+	[[ -s "$1" && "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" == 89504e470d0a1a0a ]]
+}
+
+# Packages first (a fresh machine downloads them), then the timed run.
+timeout 500 bash "$NET_REPO/bench/run.sh" --deps >"$W/deps.log" 2>&1 ||
+	{ cat "$W/deps.log"; fail "bench/run.sh --deps could not install the packages"; }
+start=$EPOCHREALTIME
+rc=0
+BENCH_QUICK=1 BENCH_OUT="$OUT" timeout --kill-after=10 170 \
+	bash "$NET_REPO/bench/run.sh" >"$W/bench.log" 2>&1 || rc=$?
+if ((rc != 0)); then
+	tail -n 40 "$W/bench.log"
+	fail "bench/run.sh exited $rc"
+fi
+pass "BENCH_QUICK=1 bench/run.sh ran in $(elapsed_since "$start") s"
+grep -E '^s[1-6] ' "$W/bench.log" || true
+
+[[ -s "$REPORT" ]] || fail "no $REPORT"
+for h in "## Targets" "## Where dnbd falls short" "## Profile"; do
+	grep -q "^$h" "$REPORT" || fail "the report has no '$h' section"
+done
+for n in 1 2 3 4 5 6; do
+	figs=$(section_figures "$n")
+	((figs >= 2)) || fail "section $n of the report has $figs numeric figures in its tables"
+	info "section $n: $figs figures"
+done
+targets=$(awk '/^## Targets/ { on = 1; next } /^## / { on = 0 }
+	on && /^\| / && / met|not met/' "$REPORT" | wc -l)
+((targets == 4)) || fail "the targets table has $targets rows, not 4"
+pass "the report has every scenario's table with figures, and the 4 targets"
+
+for p in $PLOTS; do
+	is_png "$OUT/bench/$p.png" || fail "$p.png is missing or not a PNG"
+	grep -q "bench/$p.png" "$REPORT" || fail "the report does not show $p.png"
+done
+pass "5 PNG plots, all shown in the report"
+
+for s in s1 s2 s3 s6; do
+	grep -q "^$s	" "$OUT/raw/results.tsv" || fail "results.tsv has no $s line"
+done
+[[ $(wc -l <"$OUT/raw/failover.tsv") -ge 2 ]] || fail "failover.tsv is empty"
+pass "raw figures kept in results.tsv and failover.tsv"
