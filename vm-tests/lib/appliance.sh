@@ -1,0 +1,178 @@
+# shellcheck shell=bash
+#
+# vm-tests/lib/appliance.sh - the appliance ISO and disk-less PXE clients
+# as QEMU guests on the test LAN (tests/net/lib.sh, vm-tests/lib/vm.sh).
+#
+#   ap_require                   packages (OVMF, FAT tools, ISO tools)
+#   ap_demo_image                AP_DEMO_DIR: the bundled demo image, cached
+#   ap_iso OUT.iso [dnbd-appliance options]   build an appliance ISO
+#   ap_conf_disk OUT.img FILE    a FAT disk labelled DNBDCONF holding FILE
+#                                as dnbd-appliance.conf
+#   ap_appliance NAME ISO [CONF_DISK] [bios|uefi]   boot an appliance
+#   ap_wait_ready NAME TIMEOUT   until it says "ready"
+#   ap_client NAME bios|uefi     a disk-less client: PXE from its NIC ROM
+#   ap_wait_prompt NAME TIMEOUT  until its console shows a root prompt
+#   ap_run NAME COMMAND [TIMEOUT]   run COMMAND on its console
+#   ap_status_json URL           GET from host "obs" on the LAN
+#
+# Consoles are QEMU chardev sockets with a log file: vm-NAME.log is the
+# whole console (vm_log NAME), vm-NAME.sock takes keystrokes
+# (lib/console.py).  Guests are stopped by vm_cleanup like the others.
+
+# shellcheck source=SCRIPTDIR/vm.sh
+source "$(dirname "${BASH_SOURCE[0]}")/vm.sh"
+
+AP_CONSOLE=$VM_LIB/console.py
+AP_DEMO_DIR=""
+AP_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+AP_OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+
+ap_require() {
+	vm_require
+	vmk_need_pkgs ovmf dosfstools mtools python3 jq grub-pc-bin \
+		grub-efi-amd64-bin grub-common xorriso ipxe dnsmasq-base mmdebstrap \
+		dracut-core dracut-network isc-dhcp-client squashfs-tools ||
+		fail "could not install the appliance test packages"
+	make -s -C "$NET_REPO" build/bin/dnbd-server build/bin/dnbd-client >/dev/null ||
+		fail "cannot build dnbd-server and dnbd-client"
+}
+
+# ap_demo_image: AP_DEMO_DIR holds demo.{img,vmlinuz,initrd,cmdline}
+# (image-builder/demo-image.sh; rebuilt only when its inputs changed).
+ap_demo_image() {
+	AP_DEMO_DIR=$NET_REPO/build/appliance/demo
+	info "demo image (image-builder/demo-image.sh; a few minutes the first time)"
+	"$NET_REPO/image-builder/demo-image.sh" "$AP_DEMO_DIR" >"$NET_WORK/demo-image.log" 2>&1 || {
+		tail -n 30 "$NET_WORK/demo-image.log"
+		fail "building the demo image failed"
+	}
+	grep -a 'demo-image:' "$NET_WORK/demo-image.log" || true
+}
+
+# ap_iso OUT.iso [OPTION...]: image-builder/dnbd-appliance.
+ap_iso() {
+	local out=$1
+	shift
+	"$NET_REPO/image-builder/dnbd-appliance" -o "$out" "$@" \
+		>"$NET_WORK/appliance-$(basename "$out" .iso).log" 2>&1 || {
+		cat "$NET_WORK/appliance-$(basename "$out" .iso).log"
+		fail "dnbd-appliance failed"
+	}
+	grep -a '\[[0-9]/[0-9]\] done' "$NET_WORK/appliance-$(basename "$out" .iso).log" || true
+}
+
+# ap_conf_disk OUT.img FILE: a 4 MiB FAT disk, label DNBDCONF.
+ap_conf_disk() {
+	rm -f "$1"
+	mkfs.vfat -C -n DNBDCONF "$1" 4096 >/dev/null || fail "mkfs.vfat failed"
+	mcopy -i "$1" "$2" ::dnbd-appliance.conf || fail "mcopy failed"
+}
+
+# ap_qemu NAME FIRMWARE MEM ROM [QEMU_ARG...]: start a guest with a
+# socket console on the LAN.  FIRMWARE bios or uefi; ROM "rom" keeps the
+# NIC's iPXE ROM (PXE clients), "norom" drops it.
+ap_qemu() {
+	local name=$1 fw=$2 mem=$3 rom=$4 log sock nic fwargs=()
+	shift 4
+	[[ -z "${VM_PID[$name]:-}" ]] || fail "VM $name already started"
+	log=$(vm_log_file "$name")
+	sock=$NET_WORK/vm-$name.sock
+	vm_next_mac
+	VM_NAMES+=("$name")
+	vm_tap "$name" "$NET_BR"
+	nic="e1000,netdev=n0,mac=$VM_MAC"
+	[[ $rom == norom ]] && nic+=",romfile="
+	if [[ $fw == uefi ]]; then
+		cp "$AP_OVMF_VARS" "$NET_WORK/vm-$name.vars"
+		fwargs=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$AP_OVMF_CODE"
+			-drive "if=pflash,format=raw,unit=1,file=$NET_WORK/vm-$name.vars")
+	fi
+	VM_T0[$name]=$EPOCHREALTIME
+	VM_MACADDR[$name]=$VM_MAC
+	info "vm $name: $fw, mac $VM_MAC, console $(basename "$log")"
+	ip netns exec "$NET_BR" "$VM_QEMU" -accel tcg -machine q35 -m "$mem" -smp 1 \
+		-nodefaults -display none -vga none -no-reboot "${fwargs[@]}" \
+		-chardev "socket,id=con,path=$sock,server=on,wait=off,logfile=$log" \
+		-serial chardev:con -monitor none \
+		-netdev "tap,id=n0,ifname=t-$name,script=no,downscript=no" \
+		-device "$nic" "$@" </dev/null >"$NET_WORK/vm-$name.qemu.log" 2>&1 &
+	VM_PID[$name]=$!
+}
+
+# ap_appliance NAME ISO [CONF_DISK] [bios|uefi]: boot the appliance ISO.
+ap_appliance() {
+	local name=$1 iso=$2 conf=${3:-} fw=${4:-bios} args=()
+	args=(-drive "file=$iso,media=cdrom,readonly=on,if=none,id=cd0"
+		-device "ide-cd,drive=cd0,bootindex=0")
+	[[ -n "$conf" ]] && args+=(-drive "file=$conf,format=raw,if=none,id=conf0"
+		-device "virtio-blk-pci,drive=conf0")
+	ap_qemu "$name" "$fw" 512 norom "${args[@]}"
+}
+
+# ap_wait_ready NAME TIMEOUT: the appliance's "ready" line (fails on its
+# ERROR line or when QEMU ends).
+ap_wait_ready() {
+	local name=$1 t=$2 deadline line
+	deadline=$((SECONDS + t))
+	while ((SECONDS < deadline)); do
+		[[ -f "$(vm_log_file "$name")" ]] || { sleep 1; continue; }
+		line=$(vm_log "$name" | grep -m1 -E 'dnbd-appliance: (server id [0-9]+ ready|ERROR)') || true
+		case "$line" in
+		*ready*) info "$name: ${line#*dnbd-appliance: }"; return 0 ;;
+		*ERROR*) vm_log "$name" | grep -a 'dnbd-appliance' | tail -n 20
+			fail "appliance $name: ${line#*dnbd-appliance: }" ;;
+		esac
+		pid_alive "${VM_PID[$name]}" || { vm_log "$name" | tail -n 30; fail "appliance $name: QEMU ended"; }
+		sleep 1
+	done
+	vm_log "$name" | tail -n 30
+	fail "appliance $name not ready within $t s"
+}
+
+# ap_client NAME bios|uefi [MEM]: a disk-less PXE client.
+ap_client() {
+	local sercon=()
+	# SeaBIOS mirrors its screen (and iPXE's) to the serial console.
+	[[ $2 == bios ]] && sercon=(-fw_cfg name=etc/sercon-port,string=0x3f8)
+	ap_qemu "$1" "$2" "${3:-1024}" rom -boot n "${sercon[@]}"
+}
+
+# ap_wait_prompt NAME TIMEOUT: a root shell prompt on the console.
+ap_wait_prompt() {
+	local name=$1 t=$2
+	if python3 "$AP_CONSOLE" wait "$(vm_log_file "$name")" '^root@[^ ]*:~# ' "$t" >/dev/null; then
+		VM_SECS[$name]=$(elapsed_since "${VM_T0[$name]}")
+		return 0
+	fi
+	return 1
+}
+
+# ap_run NAME COMMAND [TIMEOUT]: COMMAND's output; its exit status.
+ap_run() {
+	python3 "$AP_CONSOLE" run "$NET_WORK/vm-$1.sock" "$(vm_log_file "$1")" "$2" "${3:-60}"
+}
+
+# ap_status_json URL: GET URL from host "obs" (net_add_host obs first).
+ap_status_json() {
+	net_run obs python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"
+}
+
+# ap_client_checks NAME: on a booted client: root on an overlay over
+# /dev/dnbd0, a write that stays in the upper layer; sets AP_READ[NAME]
+# to the bytes it read through /dev/dnbd0.
+declare -A AP_READ=()
+ap_client_checks() {
+	local name=$1 out
+	out=$(ap_run "$name" "findmnt -n -o FSTYPE / ; findmnt -n -o SOURCE /run/dnbd/lower" 30) ||
+		fail "$name: findmnt failed: $out"
+	grep -q '^overlay' <<<"$out" || fail "$name: / is not an overlay: $out"
+	grep -q '/dev/dnbd0' <<<"$out" || fail "$name: the lower layer is not /dev/dnbd0: $out"
+	out=$(ap_run "$name" "echo written-by-$name > /root/overlay-test && cat /root/overlay-test && ! test -e /run/dnbd/lower/root/overlay-test && echo lower-untouched" 30) ||
+		fail "$name: overlay write failed: $out"
+	grep -q "^written-by-$name" <<<"$out" && grep -q '^lower-untouched' <<<"$out" ||
+		fail "$name: overlay write: $out"
+	out=$(ap_run "$name" "cat /sys/block/dnbd0/stat" 30) || fail "$name: no /sys/block/dnbd0/stat"
+	AP_READ[$name]=$(($(awk 'NF >= 3 { print $3; exit }' <<<"$out") * 512))
+	info "$name: root is an overlay over /dev/dnbd0; a write stayed in the upper layer; read $(human_mib "${AP_READ[$name]}") through /dev/dnbd0"
+}
