@@ -2,7 +2,14 @@
 #
 #   make            build the userspace programs into build/
 #   make check      install test dependencies, build, run every test
-#   make demo       two replica servers and three clients in a namespace
+#   make demo       the appliance ISO and two disk-less PXE clients in
+#                   QEMU, in a private network namespace (scripts/demo.sh)
+#   make demo-net   two replica servers and three dnbd-cat clients in a
+#                   namespace, no VMs (scripts/demo-net.sh)
+#   make image      the appliance ISO, build/appliance/dnbd-appliance.iso:
+#                   IMAGES="DIR or FILE.img ..." to bake in your images
+#                   (default: the Debian demo image), CONFIG=FILE for a
+#                   default dnbd-appliance.conf
 #   make SAN=1      the same programs with ASan and UBSan, in build/asan/
 #   make STATIC=1   static dnbd-client and dnbd-cat for initramfs images,
 #                   in build/static/
@@ -49,7 +56,7 @@ PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
          $(B)/bin/dnbd-forge
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check demo clean unit asan install static kmod dkms-install \
+.PHONY: all check demo demo-net image clean unit asan install static kmod dkms-install \
         bench bench-kmod
 all: $(PROGS) $(UNITS)
 
@@ -115,6 +122,29 @@ demo:
 	$(MAKE) all
 	scripts/demo.sh
 
+demo-net:
+	scripts/install-deps.sh demo-net
+	$(MAKE) all
+	scripts/demo-net.sh
+
+IMAGES ?=
+CONFIG ?=
+ISO    := build/appliance/dnbd-appliance.iso
+image:
+	scripts/install-deps.sh
+	$(MAKE) build/bin/dnbd-server build/bin/dnbd-client
+	@set -e; args=""; \
+	if [ -z "$(strip $(IMAGES))" ]; then \
+	  image-builder/demo-image.sh build/appliance/demo; \
+	  args="--images build/appliance/demo"; \
+	fi; \
+	for i in $(IMAGES); do \
+	  if [ -d "$$i" ]; then args="$$args --images $$i"; \
+	  else args="$$args --image $$i"; fi; \
+	done; \
+	if [ -n "$(CONFIG)" ]; then args="$$args --config $(CONFIG)"; fi; \
+	image-builder/dnbd-appliance $$args -o $(ISO)
+
 PREFIX ?= /usr/local
 install: all
 	install -D -m 755 build/bin/dnbd-server $(DESTDIR)$(PREFIX)/sbin/dnbd-server
@@ -135,4 +165,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -path '*/obj/*' -name '*.d' -type f 2>/dev/null)

@@ -1,174 +1,102 @@
 #!/bin/bash
 #
-# scripts/demo.sh - what `make demo` shows: two replica servers and three
-# clients reading one 64 MiB image at the same time over multicast, on a
-# private bridge in network namespaces (nothing touches the host's own
-# network).  Builds nothing: make has built build/bin already.
+# scripts/demo.sh - what `make demo` shows: the netboot appliance at work.
 #
-# Exit status 0 when every client got the exact image, 1 otherwise.
+#   1. builds what is missing: the Debian demo image (cached in
+#      build/appliance/demo/) and the appliance ISO
+#      (build/appliance/dnbd-appliance.iso, as `make image` makes it)
+#   2. in a private network namespace (a bridge with taps; nothing touches
+#      the host's network), boots the ISO in one QEMU VM and two disk-less
+#      client VMs that PXE-boot from it through QEMU's iPXE ROM, get their
+#      root over multicast and reach a root shell prompt
+#   3. shows each client's root mount and the appliance's egress next to
+#      what the clients read, then powers everything off
+# Progress goes to the terminal; the serial consoles are logged in the work
+# directory it names.  DEMO_HOLD=1 keeps the lab running until Enter is
+# pressed (attach to a console with: socat - UNIX-CONNECT:<dir>/vm-c1.sock).
+# Everything it started is cleaned up on exit, even on Ctrl-C.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 export DNBD_BIN=${DNBD_BIN:-$REPO/build/bin}
-# shellcheck source=SCRIPTDIR/../tests/net/lib.sh
-source "$REPO/tests/net/lib.sh"
-trap net_cleanup EXIT
+# shellcheck source=SCRIPTDIR/../vm-tests/lib/appliance.sh
+source "$REPO/vm-tests/lib/appliance.sh"
+trap vm_cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-GROUP=239.77.0.1
-SIZE_MIB=${DEMO_MIB:-64}
-CLIENTS=(client1 client2 client3)
-MAX_SECONDS=600		# the progress loop gives up after this
+[[ $EUID -eq 0 ]] || { echo "demo: run as root (QEMU taps, network namespaces)" >&2; exit 1; }
+say() { printf 'demo: %s\n' "$*"; }
+t0=$SECONDS
+ISO=$REPO/build/appliance/dnbd-appliance.iso
 
-[[ $EUID -eq 0 ]] || { echo "demo: run as root (network namespaces)" >&2; exit 1; }
-for b in "$DNBD_SERVER" "$DNBD_CAT"; do
-	[[ -x "$b" ]] || { echo "demo: $b missing: run make first" >&2; exit 1; }
-done
-
+# A work directory that survives the cleanup, for the serial logs.
+export DNBD_KEEP=1
 net_init
 W=$NET_WORK
-net_setup_bridge
-net_add_host server1 10.77.0.1
-net_add_host server2 10.77.0.2
-net_add_host client1 10.77.0.11
-net_add_host client2 10.77.0.12
-net_add_host client3 10.77.0.13
-info "LAN: bridge in netns $NET_BR; servers 10.77.0.1-2, clients 10.77.0.11-13"
-
-make_image "$W/demo.img" "$SIZE_MIB"
-size=$(size_of "$W/demo.img")
-want=$(sha_of "$W/demo.img")
-info "image: $W/demo.img, $SIZE_MIB MiB of random bytes, sha256 ${want:0:16}..."
-
-for i in 1 2; do
-	net_bg "server$i" "$W/server$i.log" "$DNBD_SERVER" -m "$GROUP" \
-		-d "$W/demo.img" -i "$i" --stats "$W/server$i.json"
-done
-for i in 1 2; do
-	wait_for 30 json_ready "$W/server$i.json" ||
-		{ net_dump_logs; echo "demo: server$i did not start" >&2; exit 1; }
-done
-info "servers 1 and 2 serve $GROUP:5001"
-
-egress() {
-	echo $(($(net_port_tx_bytes server1) + $(net_port_tx_bytes server2)))
-}
-tx0=$(egress)
-start=$EPOCHREALTIME
-declare -A pid done_at rc
-for c in "${CLIENTS[@]}"; do
-	net_bg_out "$c" "$W/$c.out" "$W/$c.log" "$DNBD_CAT" -b "$GROUP" \
-		--timeout 30 -v --stats "$W/$c.json"
-	pid[$c]=$NET_LAST_PID
-done
-info "three clients started: dnbd-cat -b $GROUP -v --stats ..."
-echo
-
-# One line a second until every client has finished.
-running() {
-	local c
-	for c in "${CLIENTS[@]}"; do
-		[[ -z "${rc[$c]:-}" ]] && return 0
-	done
-	return 1
-}
-# reap: note the exit status and time of clients that have finished.
-reap() {
-	local c r
-	for c in "${CLIENTS[@]}"; do
-		if [[ -z "${rc[$c]:-}" ]] && ! pid_alive "${pid[$c]}"; then
-			r=0
-			wait "${pid[$c]}" || r=$?
-			rc[$c]=$r
-			done_at[$c]=$(elapsed_since "$start")
-		fi
-	done
-}
-
-# progress SECONDS: one line, what each client has written so far.
-progress() {
-	local c line
-	line=$(printf '%5ss ' "$1")
-	for c in "${CLIENTS[@]}"; do
-		line+=$(printf ' %s %6.1f MiB' "$c" \
-			"$(awk -v b="$(size_of "$W/$c.out")" 'BEGIN { print b / 1048576 }')")
-	done
-	line+=$(printf ' | servers sent %6.1f MiB' \
-		"$(awk -v b="$(($(egress) - tx0))" 'BEGIN { print b / 1048576 }')")
-	echo "$line"
-}
-
-# Poll five times a second (for the finish times), print once a second.
-tick=0
-while running && ((tick < MAX_SECONDS * 5)); do
-	sleep 0.2
-	tick=$((tick + 1))
-	reap
-	((tick % 5 == 0)) || ! running || continue
-	progress "$(elapsed_since "$start")"
-done
-for c in "${CLIENTS[@]}"; do
-	if [[ -z "${rc[$c]:-}" ]]; then
-		echo "demo: $c still running after $MAX_SECONDS s: stopping it"
-		rc[$c]=124
-		done_at[$c]=-
-		kill -TERM "${pid[$c]}" 2>/dev/null || true
-	fi
-done
-tx=$(($(egress) - tx0))
-
-echo
-ok=1
-for c in "${CLIENTS[@]}"; do
-	if [[ ${rc[$c]} == 0 && $(sha_of "$W/$c.out") == "$want" ]]; then
-		echo "$c: sha256 OK, finished after ${done_at[$c]} s"
-	else
-		echo "$c: FAILED (exit ${rc[$c]}, $(size_of "$W/$c.out") bytes)" \
-			"after ${done_at[$c]} s; last log lines:"
-		tail -n 5 "$W/$c.log" | sed 's/^/    /'
-		ok=0
-	fi
-done
-echo
-awk -v e="$tx" -v s="$size" 'BEGIN {
-	printf "servers sent %.1f MiB for 3 clients x %.1f MiB: %.2f x the image size\n",
-		e / 1048576, s / 1048576, e / s }'
-echo "(unicast would have sent at least 3 x)"
-echo
-
-# The key counters, one column per process.
-table() {
-	awk '{ printf "  %-22s", $1
-	       for (i = 2; i <= NF; i++) printf " %10s", $i
-	       printf "\n" }'
-}
-echo "server counters:"
-{
-	echo "counter server1 server2"
-	for k in requests requests_retry segments_sent duplicates_suppressed \
-		announces_sent errors_sent; do
-		echo "$k $(jq -r ".counters.$k // \"-\"" "$W/server1.json")" \
-			"$(jq -r ".counters.$k // \"-\"" "$W/server2.json")"
-	done
-} | table
-echo "client counters:"
-{
-	echo "counter ${CLIENTS[*]}"
-	for k in requests_sent segments_received replies_overheard cache_hits \
-		requests_suppressed segments_rerequested timeouts failovers; do
-		line=$k
-		for c in "${CLIENTS[@]}"; do
-			line+=" $(jq -r ".counters.$k // \"-\"" "$W/$c.json" 2>/dev/null ||
-				echo -)"
-		done
-		echo "$line"
-	done
-} | table
-
-if ((ok)); then
-	echo
-	echo "demo: all three clients read the exact image"
-	exit 0
+say "work directory (serial logs vm-*.log): $W"
+say "[1/5] packages and programs"
+ap_require
+say "[2/5] the Debian demo image (first run: a few minutes)"
+"$REPO/image-builder/demo-image.sh" "$REPO/build/appliance/demo" | sed 's/^/demo:       /'
+say "[3/5] the appliance ISO"
+if [[ ! -f "$ISO" || -n "$(find "$REPO/build/appliance/demo" "$REPO/image-builder" "$REPO/ipxe" \
+	"$REPO/build/bin/dnbd-server" -newer "$ISO" -type f 2>/dev/null | head -n 1)" ]]; then
+	"$REPO/image-builder/dnbd-appliance" --images "$REPO/build/appliance/demo" -o "$ISO" 2>&1 |
+		sed 's/^/demo:       /'
+else
+	say "      $ISO is up to date"
 fi
-echo "demo: a client failed (logs above)"
-exit 1
+
+say "[4/5] booting the appliance (BIOS) on a private LAN, 10.33.0.0/24"
+net_setup_bridge
+net_add_host obs 10.33.0.250
+ap_appliance app "$ISO"
+ap_wait_ready app 300
+say "      appliance console: $(vm_log_file app)"
+
+say "[5/5] two disk-less clients PXE-boot from it (QEMU's iPXE ROM, TCG: a few minutes)"
+ap_client c1 bios
+ap_client c2 bios
+declare -A stage=()
+deadline=$((SECONDS + 1500))
+while ((SECONDS < deadline)); do
+	done_=0
+	for c in c1 c2; do
+		s=$(vm_log "$c" 2>/dev/null | grep -aoE 'Filename: boot.ipxe|images/demo.initrd|Linux version|dnbd0: bound to|Switching root|Reached target.*Multi-User|root@[^ ]*:~# ' | tail -n 1) || true
+		case "$s" in
+		*boot.ipxe*) s="iPXE got boot.ipxe" ;;
+		*demo.initrd*) s="loading kernel and initramfs over HTTP" ;;
+		*Linux*) s="kernel started, dracut initramfs" ;;
+		*bound*) s="root bound to /dev/dnbd0 over multicast" ;;
+		*Switching*) s="switching to the dnbd root" ;;
+		*Multi-User*) s="systemd: multi-user.target" ;;
+		root@*) s="root shell prompt"; done_=$((done_ + 1)) ;;
+		"") s="PXE" ;;
+		esac
+		if [[ "${stage[$c]:-}" != "$s" ]]; then
+			stage[$c]=$s
+			say "      $c: $s ($((SECONDS - t0)) s)"
+		fi
+		pid_alive "${VM_PID[$c]}" || { vm_tail "$c" 30; say "$c stopped unexpectedly"; exit 1; }
+	done
+	((done_ == 2)) && break
+	sleep 2
+done
+((done_ == 2)) || { say "the clients did not reach a prompt in time"; exit 1; }
+
+for c in c1 c2; do
+	ap_client_checks "$c" | sed 's/^/demo: /'
+	say "$c: $(ap_run "$c" "findmnt -n -o SOURCE,FSTYPE / ; cat /etc/debian_version" 30 | tr '\n' ' ')"
+done
+stats=$(ap_status_json http://10.33.0.1/status/dnbd-server.json)
+sent=$(jq -r '.images[0].data_bytes_sent' <<<"$stats")
+say "the appliance sent $(human_mib "$sent") of image data; the clients read $(human_mib "${AP_READ[c1]}") and $(human_mib "${AP_READ[c2]}")"
+say "serial logs: $W/vm-app.log $W/vm-c1.log $W/vm-c2.log"
+if [[ "${DEMO_HOLD:-0}" == 1 ]]; then
+	say "the lab keeps running; consoles: socat - UNIX-CONNECT:$W/vm-c1.sock (c2, app likewise)"
+	read -r -p "demo: press Enter to power everything off " _ || true
+fi
+for c in c1 c2; do
+	ap_run "$c" "systemctl poweroff" 10 >/dev/null 2>&1 || true
+done
+say "done in $((SECONDS - t0)) s; powering off and cleaning up"

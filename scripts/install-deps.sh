@@ -1,7 +1,8 @@
 #!/bin/bash
 #
-# scripts/install-deps.sh [demo] - install the Debian packages the build and
-# the tests need (make check runs it; make demo runs it with "demo").
+# scripts/install-deps.sh [demo|demo-net] - install the Debian packages the
+# build and the tests need (make check and make image run it; make demo and
+# make demo-net run it with their name).
 #
 # Checks with dpkg-query first, so a second run installs and prints nothing
 # and takes well under a second.  Runs apt-get update only when an install
@@ -19,18 +20,30 @@ set -euo pipefail
 # the image builder: dracut-core and dracut-network (not the "dracut"
 # package, which would replace initramfs-tools on the host), dhclient for
 # the initramfs, dnsmasq for DHCP in the tests, cryptsetup/dmsetup for
-# dm-verity, mkfs tools, mmdebstrap for the Debian root.
+# dm-verity, mkfs tools, mmdebstrap for the Debian root.  The appliance ISO:
+# grub for BIOS and UEFI, xorriso and mtools (grub-mkrescue), Debian's iPXE
+# binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
 	perl binutils
 	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
-	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3)
+	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3
+	grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ipxe ovmf
+	dosfstools zstd)
 OPTIONAL=(xxd)
-if [[ "${1:-}" == demo ]]; then
+if [[ "${1:-}" == demo-net ]]; then
 	REQUIRED=(build-essential iproute2 jq procps coreutils)
 	OPTIONAL=()
+elif [[ "${1:-}" == demo ]]; then
+	# The appliance ISO, the Debian demo image and QEMU.
+	REQUIRED=(build-essential iproute2 jq procps psmisc coreutils
+		qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools
+		dracut-core dracut-network isc-dhcp-client dnsmasq-base mmdebstrap
+		python3 grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools
+		ipxe ovmf dosfstools zstd)
+	OPTIONAL=()
 elif [[ $# -gt 0 ]]; then
-	echo "usage: scripts/install-deps.sh [demo]" >&2
+	echo "usage: scripts/install-deps.sh [demo|demo-net]" >&2
 	exit 2
 fi
 

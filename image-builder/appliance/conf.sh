@@ -46,8 +46,8 @@ conf_ip4() {
 	# shellcheck disable=SC2086
 	set -- $(echo "$1" | tr . ' ')
 	[ $# -eq 4 ] || return 1
-	for p; do
-		[ ${#p} -le 3 ] && [ "$p" -le 255 ] || return 1
+	for _q; do
+		[ ${#_q} -le 3 ] && [ "$_q" -le 255 ] || return 1
 	done
 }
 
@@ -83,8 +83,8 @@ conf_name() {
 # conf_text S: printable, no quote, backslash, $ or backquote (the value
 # goes into an iPXE script and a kernel command line).
 conf_text() {
-	case "$1" in *[\"\\\$\`\;\&\|\<\>]*) return 1 ;; esac
-	[ "$(printf '%s' "$1" | tr -d '[:print:]')" = "" ] && [ ${#1} -le 400 ]
+	case "$1" in *[\"\\\$\`\;\&\|\<\>]* | *[![:print:]]*) return 1 ;; esac
+	[ ${#1} -le 400 ]
 }
 
 conf_err() {
@@ -170,7 +170,7 @@ conf_set() {
 		# shellcheck disable=SC2086
 		set -- $v
 		n=${1:-} g=${2:-auto}
-		conf_name "$n" || { conf_err "image '$v': NAME [GROUP|auto] [menu label]"; return; }
+		conf_name "$n" || { conf_err "image '$v': NAME [GROUP|auto] [LABEL]"; return; }
 		[ "$g" = auto ] || conf_mcast "$g" ||
 			{ conf_err "image $n: group '$g' is not a multicast group in 239.0.0.0/8 (or auto)"; return; }
 		shift

@@ -70,7 +70,8 @@ ap_conf_disk() {
 
 # ap_qemu NAME FIRMWARE MEM ROM [QEMU_ARG...]: start a guest with a
 # socket console on the LAN.  FIRMWARE bios or uefi; ROM "rom" keeps the
-# NIC's iPXE ROM (PXE clients), "norom" drops it.
+# NIC's iPXE ROM (PXE clients), "norom" drops it.  AP_NIC is the NIC model
+# (default e1000).
 ap_qemu() {
 	local name=$1 fw=$2 mem=$3 rom=$4 log sock nic fwargs=()
 	shift 4
@@ -80,7 +81,7 @@ ap_qemu() {
 	vm_next_mac
 	VM_NAMES+=("$name")
 	vm_tap "$name" "$NET_BR"
-	nic="e1000,netdev=n0,mac=$VM_MAC"
+	nic="${AP_NIC:-e1000},netdev=n0,mac=$VM_MAC"
 	[[ $rom == norom ]] && nic+=",romfile="
 	if [[ $fw == uefi ]]; then
 		cp "$AP_OVMF_VARS" "$NET_WORK/vm-$name.vars"
@@ -129,8 +130,15 @@ ap_wait_ready() {
 	fail "appliance $name not ready within $t s"
 }
 
-# ap_client NAME bios|uefi [MEM]: a disk-less PXE client.
+# ap_client NAME bios|uefi|uefi-pxe [MEM]: a disk-less PXE client.
+# bios and uefi boot from the iPXE ROM of QEMU's e1000; uefi-pxe has a
+# virtio NIC without ROM, so OVMF's own PXE client starts and chainloads
+# iPXE (snponly.efi) from the appliance, as on most real PCs.
 ap_client() {
+	if [[ $2 == uefi-pxe ]]; then
+		AP_NIC=virtio-net-pci ap_qemu "$1" uefi "${3:-1024}" norom
+		return
+	fi
 	local sercon=()
 	# SeaBIOS mirrors its screen (and iPXE's) to the serial console.
 	[[ $2 == bios ]] && sercon=(-fw_cfg name=etc/sercon-port,string=0x3f8)
