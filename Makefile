@@ -154,6 +154,7 @@ install: all
 	install -D -m 644 docs/man/dnbd-server.8 $(DESTDIR)$(PREFIX)/share/man/man8/dnbd-server.8
 	install -D -m 644 docs/man/dnbd-cat.1 $(DESTDIR)$(PREFIX)/share/man/man1/dnbd-cat.1
 	install -D -m 644 docs/man/dnbd-mkimage.8 $(DESTDIR)$(PREFIX)/share/man/man8/dnbd-mkimage.8
+	install -D -m 644 docs/man/dnbd-appliance.8 $(DESTDIR)$(PREFIX)/share/man/man8/dnbd-appliance.8
 	install -D -m 644 docs/man/dnbd.cmdline.7 $(DESTDIR)$(PREFIX)/share/man/man7/dnbd.cmdline.7
 	install -d $(DESTDIR)/usr/lib/dracut/modules.d/90dnbd
 	install -m 755 dracut-module/90dnbd/*.sh $(DESTDIR)/usr/lib/dracut/modules.d/90dnbd/

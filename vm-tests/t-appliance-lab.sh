@@ -35,18 +35,18 @@ grep -q '^kernel .*initrd=demo.initrd .*dnbd.root=239.33.0.1:5001,image=demo' <<
 ap_client c1 uefi-pxe
 ap_client c2 bios
 ap_client c3 bios
-for c in c1 c2 c3; do
-	ap_wait_prompt "$c" 1200 || { vm_tail "$c" 40; fail "$c did not reach a root prompt"; }
-	info "$c: root prompt after ${VM_SECS[$c]} s"
-done
+if ! ap_wait_prompts 1200 c1 c2 c3; then
+	for c in c1 c2 c3; do vm_tail "$c" 30; done
+	fail "not every client reached a root prompt"
+fi
 
 # The boot chain each took.
-vm_log c1 | grep -q 'snponly.efi' || { vm_tail c1 60; fail "c1 did not chainload snponly.efi"; }
-vm_log c1 | grep -q 'boot.ipxe' || fail "c1's iPXE did not fetch boot.ipxe"
-vm_log c1 | grep -q 'EFI stub: Loaded initrd from command line option' ||
+ap_log_has c1 'snponly.efi' || { vm_tail c1 60; fail "c1 did not chainload snponly.efi"; }
+ap_log_has c1 'boot.ipxe' || fail "c1's iPXE did not fetch boot.ipxe"
+ap_log_has c1 'EFI stub: Loaded initrd from command line option' ||
 	fail "c1 did not boot through the EFI stub with initrd="
 for c in c2 c3; do
-	vm_log "$c" | grep -q 'iPXE' || fail "$c did not boot through iPXE"
+	ap_log_has "$c" 'iPXE' || fail "$c did not boot through iPXE"
 done
 if [[ $(vm_log c1 | grep -c 'snponly.efi') -gt 2 ]]; then
 	fail "c1 loaded snponly.efi more than once: a chainload loop"

@@ -37,11 +37,10 @@ EOF
 ap_conf_disk "$W/app-conf.img" "$W/app.conf"
 ap_appliance app "$W/appliance.iso" "$W/app-conf.img"
 ap_wait_ready app 240
-vm_log app | grep -q 'DHCP proxy' || fail "the appliance is not in proxy mode"
+ap_log_has app 'DHCP proxy' || fail "the appliance is not in proxy mode"
 
 ap_client c1 bios
-ap_wait_prompt c1 1200 || { vm_tail c1 40; fail "c1 did not boot through proxyDHCP"; }
-info "c1: root prompt after ${VM_SECS[c1]} s"
+ap_wait_prompts 1200 c1 || { vm_tail c1 40; fail "c1 did not boot through proxyDHCP"; }
 ap_client_checks c1
 vm_check_dmesg c1 || fail "oops or warning in c1's kernel log"
 
@@ -52,5 +51,5 @@ out=$(ap_run c1 "ip -4 -o addr show" 30) || fail "ip addr failed on c1"
 grep -q "inet $addr/" <<<"$out" || fail "c1 does not have its address $addr from the plain dnsmasq: $out"
 leases=$(ap_status_json http://10.33.0.1/status/dhcp-leases) || leases=""
 [[ -z "$leases" ]] || fail "the appliance leased addresses in proxy mode: $leases"
-vm_log c1 | grep -q 'boot.ipxe' || fail "c1's iPXE did not get boot.ipxe from the proxy"
+ap_log_has c1 'boot.ipxe' || fail "c1's iPXE did not get boot.ipxe from the proxy"
 pass "proxyDHCP: address $addr from the plain dnsmasq, PXE and boot.ipxe from the appliance, root over multicast"

@@ -44,7 +44,7 @@ ap_appliance app1 "$W/appliance.iso" "$W/app1-conf.img"
 ap_appliance app2 "$W/appliance.iso" "$W/app2-conf.img"
 ap_wait_ready app1 240
 ap_wait_ready app2 240
-vm_log app2 | grep -q 'configuration: /run/dnbd/conf/dnbd-appliance.conf' ||
+ap_log_has app2 'configuration: /run/dnbd/conf/dnbd-appliance.conf' ||
 	fail "app2 did not read its configuration disk"
 
 ap_client c1 bios
@@ -58,9 +58,8 @@ before=$(ap_status_json http://10.33.0.2/status/dnbd-server.json | jq '.images[0
 vm_stop app1
 info "app1 powered off while the clients boot (app2 had sent $(human_mib "$before") so far)"
 
+ap_wait_prompts 1200 c1 c2 || { vm_tail c1 30; vm_tail c2 30; fail "the clients did not finish booting from app2"; }
 for c in c1 c2; do
-	ap_wait_prompt "$c" 1200 || { vm_tail "$c" 40; fail "$c did not finish booting from app2"; }
-	info "$c: root prompt after ${VM_SECS[$c]} s"
 	ap_client_checks "$c"
 	out=$(ap_run "$c" "grep -E '^(failovers|timeouts) ' /sys/block/dnbd0/dnbd/counters; cat /sys/block/dnbd0/dnbd/servers" 30) || true
 	info "$c: $(tr '\n' ' ' <<<"$out")"

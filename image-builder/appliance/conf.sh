@@ -182,7 +182,7 @@ conf_set() {
 		fi
 		C_IMAGES="$C_IMAGES$n $g ${*:-$n}
 " ;;
-	*) conf_err "unknown setting '$k' (see dnbd-appliance.conf(5) in docs/lab.md)" ;;
+	*) conf_err "unknown setting '$k' (see dnbd-appliance(8))" ;;
 	esac
 }
 

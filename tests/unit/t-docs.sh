@@ -30,6 +30,21 @@ check_prog dnbd-cat docs/man/dnbd-cat.1
 check_prog dnbd-client docs/man/dnbd-client.8
 check_prog image-builder/dnbd-mkimage docs/man/dnbd-mkimage.8
 
+# dnbd-appliance's options and every key of dnbd-appliance.conf are in
+# dnbd-appliance(8); every key is in docs/lab.md too.
+for opt in $(image-builder/dnbd-appliance --help 2>&1 | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+	grep -q -- "${opt//-/\\\\-}" docs/man/dnbd-appliance.8 ||
+		{ echo "FAIL: dnbd-appliance $opt is not in dnbd-appliance(8)"; bad=1; }
+done
+mapfile -t akeys < <(sed -n '/^conf_set() {/,/^}/ s/^\t\([a-z_.]*\)\*\{0,1\})$/\1/p' image-builder/appliance/conf.sh)
+((${#akeys[@]} >= 14)) || { echo "FAIL: found only ${#akeys[@]} keys in conf.sh"; bad=1; }
+for k in "${akeys[@]}"; do
+	grep -qF -- "$k" docs/man/dnbd-appliance.8 ||
+		{ echo "FAIL: appliance key $k is not in dnbd-appliance(8)"; bad=1; }
+	grep -qF -- "\`$k" docs/lab.md || { echo "FAIL: appliance key $k is not in docs/lab.md"; bad=1; }
+done
+echo "dnbd-appliance(8), docs/lab.md: ${akeys[*]}"
+
 # Every option of the root spec and every dnbd.* parameter the dracut
 # module reads is in dnbd.cmdline(7) and docs/cmdline.md.
 lib=dracut-module/90dnbd/dnbd-lib.sh

@@ -155,6 +155,36 @@ ap_wait_prompt() {
 	return 1
 }
 
+# ap_wait_prompts TIMEOUT NAME...: every NAME's root prompt; VM_SECS[NAME]
+# is when it first showed.  1 (naming the missing ones) on timeout.
+ap_wait_prompts() {
+	local deadline=$((SECONDS + $1)) n left
+	shift
+	while ((SECONDS < deadline)); do
+		left=()
+		for n in "$@"; do
+			[[ -n "${VM_SECS[$n]:-}" ]] && continue
+			if ap_log_has "$n" '^root@[^ ]*:~# '; then
+				VM_SECS[$n]=$(elapsed_since "${VM_T0[$n]}")
+				info "$n: root prompt after ${VM_SECS[$n]} s"
+			else
+				left+=("$n")
+				pid_alive "${VM_PID[$n]}" || { info "$n: QEMU ended"; return 1; }
+			fi
+		done
+		((${#left[@]})) || return 0
+		sleep 2
+	done
+	info "no root prompt within the time limit: ${left[*]}"
+	return 1
+}
+
+# ap_log_has NAME REGEX: NAME's console has a line matching REGEX (grep -E;
+# reads the whole log, so no SIGPIPE under pipefail).
+ap_log_has() {
+	vm_log "$1" | grep -E -- "$2" >/dev/null
+}
+
 # ap_run NAME COMMAND [TIMEOUT]: COMMAND's output; its exit status.
 ap_run() {
 	python3 "$AP_CONSOLE" run "$NET_WORK/vm-$1.sock" "$(vm_log_file "$1")" "$2" "${3:-60}"
