@@ -14,7 +14,8 @@
 #
 # Needs root: the integration tests build network namespaces, the VM
 # tests taps.  Each test
-# runs under a time limit ($DNBD_TEST_TIMEOUT, default 600 s) and logs to
+# runs under a time limit ($DNBD_TEST_TIMEOUT, default 600 s, or more when
+# the script has a line "# test-timeout: SECONDS") and logs to
 # build/test-logs/<name>.log.  One line per test:
 #   PASS name (Ns)  |  FAIL name (see log)  |  SKIP name: reason
 # A test that exits 77 is skipped; its last "SKIP: reason" line is the
@@ -47,13 +48,18 @@ test_name() {
 
 # run_one PATH: run one test, print its line, count it.
 run_one() {
-	local t=$1 name log start rc secs reason
+	local t=$1 name log start rc secs reason limit=$TIMEOUT own
 	name=$(test_name "$t")
+	# A script may ask for more time: a line "# test-timeout: SECONDS".
+	if [[ "$t" == *.sh ]]; then
+		own=$(sed -n 's/^# test-timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+		[[ -n "$own" ]] && ((own > limit)) && limit=$own
+	fi
 	log="$LOGDIR/$name.log"
 	start=$(date +%s)
 	# Integration tests are scripts; unit tests are binaries.
 	if [[ "$t" == *.sh ]]; then
-		timeout --kill-after=30 "$TIMEOUT" bash "$t" >"$log" 2>&1 </dev/null
+		timeout --kill-after=30 "$limit" bash "$t" >"$log" 2>&1 </dev/null
 	else
 		timeout --kill-after=30 "$TIMEOUT" "$t" >"$log" 2>&1 </dev/null
 	fi
@@ -70,7 +76,7 @@ run_one() {
 		;;
 	*)
 		((rc == 124 || rc == 137)) &&
-			echo "(timed out after $TIMEOUT s)" >>"$log"
+			echo "(timed out after $limit s)" >>"$log"
 		echo "FAIL $name (see build/test-logs/$name.log)"
 		failed=$((failed + 1))
 		failures+=("$log")

@@ -6,6 +6,7 @@
 # answers PXE clients.  A BIOS client must boot to a root prompt with an
 # address from the plain dnsmasq, and the appliance must have leased no
 # address at all.
+# test-timeout: 1500
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/appliance.sh
 source "$(dirname "$0")/lib/appliance.sh"

@@ -9,6 +9,7 @@
 # powered off.  Both clients must finish booting to a root prompt from
 # app2, with a working overlay, and app2's counters must show it served
 # them.
+# test-timeout: 1500
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/appliance.sh
 source "$(dirname "$0")/lib/appliance.sh"
