@@ -137,6 +137,8 @@ static inline void sc_add(struct server *s, enum srv_counter c, uint64_t n)
 }
 
 /* config.c */
+/* 0: run; 1: -V or -h printed what was asked, exit 0; -1: usage error,
+ * already reported on stderr (exit 2). */
 int config_parse(struct srv_config *cfg, int argc, char **argv);
 void config_usage(FILE *f);
 
