@@ -19,10 +19,12 @@ set -euo pipefail
 # the image builder: dracut-core and dracut-network (not the "dracut"
 # package, which would replace initramfs-tools on the host), dhclient for
 # the initramfs, dnsmasq for DHCP in the tests, cryptsetup/dmsetup for
-# dm-verity, mkfs tools, mmdebstrap for the Debian root.
+# dm-verity, mkfs tools, mmdebstrap for the Debian root.  The fuzzers in
+# fuzz/ (tests/unit/t-fuzz.sh): clang-14, which brings libFuzzer and the
+# sanitizer runtimes.
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
-	perl binutils
+	perl binutils clang-14
 	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
 	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3)
 OPTIONAL=(xxd)
