@@ -10,7 +10,8 @@
  *   control 0, bit 0  the image is selected up front (else the core starts
  *                     in discovery and an operation selects one it heard)
  *   control 0, bit 1  datagrams go in raw (no repairs, see below)
- *   control 0, bit 2  a 64 KiB cache of overheard replies
+ *   control 0, bit 2  a cache of overheard replies: 64 KiB, or with
+ *                     bit 7 three segments (so that CLOCK evicts)
  *   control 0, bit 3  unicast mode, two server addresses
  *   control 0, bits 4-5  the up-front image's size: 100000, 4200, 1, 2^40+7
  *   control 1, bits 0-1  the core's segment size: 512, 1400, 4096, 8900;
@@ -299,7 +300,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.seg_size = segs[c1 & 3];
-	cfg.cache_bytes = c0 & 4 ? 65536 : 0;
+	cfg.cache_bytes = !(c0 & 4) ? 0 :
+			  c0 & 0x80 ? 3u * cfg.seg_size : 65536;
 	if (c0 & 8) {
 		cfg.n_unicast = 2;
 		cfg.unicast[0] = (struct dnbd_addr){ .family = 4, .port = 5001,

@@ -297,6 +297,9 @@ def gen_client():
         rep(2800, 1400, last=True),
         "cache-overheard-then-hit": PC + up + rep(14000, 1400, client=5) +
         op_read(0, 14000, 1400),
+        "cache-evict": b"\x85\x05" + up + b"".join(
+            rep(1400 * k, 1400, client=5) for k in (3, 9, 4, 7, 3, 11)) +
+        op_read(0, 1400 * 3, 1400) + op_read(1, 1400 * 7, 2800),
         "cache-partial": PC + up + op_read(0, 700, 700) + rep(0, 1400, last=True) +
         op_read(1, 0, 700),
         "reply-wrong-len": P + up + op_read(0, 0, 1400) + rep(0, 1000),
