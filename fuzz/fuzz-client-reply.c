@@ -40,7 +40,8 @@
  * - every datagram the core sends decodes; a READ names the selected
  *   image, the core's segment size and no segment at or past the end of
  *   the image; its segments belong to a pending read;
- * - n_pending matches the reads the harness has outstanding.
+ * - n_pending matches the reads the harness has outstanding;
+ * - an invalid datagram neither sends anything nor finishes a read.
  */
 #include "fuzz.h"
 #include "dnbd_client.h"
@@ -55,6 +56,7 @@ struct slot {
 };
 
 static struct dnbd_client client;
+static unsigned long events;	/* datagrams sent and reads finished */
 static struct slot slots[SLOTS];
 static uint32_t rng;
 static uint64_t now;
@@ -93,6 +95,7 @@ static void env_read_done(void *ctx, struct dnbd_read *r, int err)
 	struct slot *sl = slot_of(r);
 	const struct dnbd_client *c = ctx;
 
+	events++;
 	FUZZ_CHECK(sl && sl->busy && !sl->done);
 	FUZZ_CHECK(err <= 0);
 	sl->done = true;
@@ -146,6 +149,7 @@ static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
 	struct dnbd_hdr h;
 	unsigned int i;
 
+	events++;
 	FUZZ_CHECK(to && (to->family == 4 || to->family == 6));
 	FUZZ_CHECK(dnbd_decode_hdr(buf, len, &h) == DNBD_OK);
 	FUZZ_CHECK(h.sender == 0);
@@ -245,7 +249,10 @@ static void op_datagram(struct dnbd_client *c, struct fuzz_in *in, bool raw)
 	struct dnbd_addr from = { .family = 4, .port = 5001,
 				  .ip = { 10, 0, 0, 1 } };
 	size_t len = fuzz_u16(in);
+	unsigned long before = events;
+	struct dnbd_hdr h;
 	uint8_t *dg;
+	bool valid;
 
 	from.ip[3] += fuzz_u8(in) & 3;
 	if (len > in->left)
@@ -256,7 +263,35 @@ static void op_datagram(struct dnbd_client *c, struct fuzz_in *in, bool raw)
 	fuzz_bytes(in, dg, len);
 	if (!raw)
 		repair(c, dg, len);
+	valid = dnbd_decode_hdr(dg, len, &h) == DNBD_OK;
+	if (valid) {
+		union {
+			struct dnbd_announce a;
+			struct dnbd_read_req r;
+			struct dnbd_reply p;
+			struct dnbd_error e;
+		} m;
+
+		switch (h.type) {
+		case DNBD_T_ANNOUNCE:
+			valid = !dnbd_decode_announce(dg, len, &m.a);
+			break;
+		case DNBD_T_READ:
+			valid = !dnbd_decode_read(dg, len, &m.r);
+			break;
+		case DNBD_T_REPLY:
+			valid = !dnbd_decode_reply(dg, len, &m.p);
+			break;
+		case DNBD_T_ERROR:
+			valid = !dnbd_decode_error(dg, len, &m.e);
+			break;
+		default:
+			break;
+		}
+	}
 	dnbd_client_input(c, dg, len, &from, now);
+	/* Garbage neither sends nor finishes anything. */
+	FUZZ_CHECK(valid || events == before);
 	free(dg);
 }
 

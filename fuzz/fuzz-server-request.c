@@ -30,7 +30,8 @@
  * - a REPLY carries bytes of an image on that socket, at its offset, as
  *   many as the protocol says, for a segment a READ of this input (same
  *   client, request, image and segment size) asked for;
- * - an ERROR answers a READ or HELLO of this input.
+ * - an ERROR answers a READ or HELLO of this input;
+ * - an invalid datagram (docs/protocol.md section 11) is never answered.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -217,6 +218,8 @@ static bool answers_read(uint64_t image_id, const struct dnbd_error *e)
 	return false;
 }
 
+static unsigned long sent;	/* datagrams through tx() */
+
 static void tx(struct server *s, int fd, const struct msghdr *msg)
 {
 	static uint8_t dg[DNBD_DGRAM_MAX + 1];
@@ -232,6 +235,7 @@ static void tx(struct server *s, int fd, const struct msghdr *msg)
 		       msg->msg_iov[i].iov_len);
 		len += msg->msg_iov[i].iov_len;
 	}
+	sent++;
 	FUZZ_CHECK(fd >= FAKE_FD && fd < FAKE_FD + (int)s->n_socks);
 	FUZZ_CHECK(dnbd_decode_hdr(dg, len, &h) == DNBD_OK);
 	FUZZ_CHECK(h.sender == s->cfg.id);
@@ -289,18 +293,26 @@ static void tx(struct server *s, int fd, const struct msghdr *msg)
 	}
 }
 
-/* Notes what the datagram asks for, as the server will see it. */
-static void remember(const uint8_t *dg, size_t len)
+/* Notes what the datagram asks for, as the server will see it; false
+ * if it is invalid (docs/protocol.md section 11), so never answered. */
+static bool remember(const uint8_t *dg, size_t len)
 {
+	struct dnbd_hello hello;
 	struct dnbd_hdr h;
 
 	if (dnbd_decode_hdr(dg, len, &h) != DNBD_OK)
-		return;
-	if (h.type == DNBD_T_READ &&
-	    dnbd_decode_read(dg, len, &reads[n_reads]) == DNBD_OK)
+		return false;
+	if (h.type == DNBD_T_READ) {
+		if (dnbd_decode_read(dg, len, &reads[n_reads]) != DNBD_OK)
+			return false;
 		read_image[n_reads++] = h.image_id;
-	if (h.type == DNBD_T_HELLO && len >= DNBD_HELLO_LEN)
-		hello_clients[n_hellos++] = fz_get32(dg + 24);
+	}
+	if (h.type == DNBD_T_HELLO) {
+		if (dnbd_decode_hello(dg, len, &hello) != DNBD_OK)
+			return false;
+		hello_clients[n_hellos++] = hello.client_id;
+	}
+	return true;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -311,7 +323,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct server *s;
 	unsigned int i, n;
 	uint8_t ctl, info, *dg;
+	unsigned long before;
 	uint64_t now;
+	bool valid;
 	size_t len;
 
 	if (!ready) {
@@ -349,11 +363,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (!(ctl & 2))
 			fuzz_fix_dgram(dg, len);
-		remember(dg, len);
+		valid = remember(dg, len);
+		before = sent;
 		serve_datagram(s, &s->socks[(info & 3) % s->n_socks], dg, len,
 			       &from_addr, now);
 		FUZZ_CHECK(s->qlen <= JOBQ_LEN);
 		serve_run_queued(s, span);
+		/* Garbage never triggers traffic. */
+		FUZZ_CHECK(valid || sent == before);
 		free(dg);
 	}
 	if (getenv("FUZZ_VERBOSE")) {

@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dnbd_hdr h, p;
 	enum dnbd_verdict v, pv;
-	uint8_t ctl;
+	uint8_t ctl, *dg;
 	size_t len;
 
 	if (size < 1 || size - 1 > sizeof(buf))
@@ -160,8 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctl = data[0];
 	len = size - 1;
 	/* An exact-size heap copy: ASan sees any read past the datagram. */
-	uint8_t *dg = malloc(len ? len : 1);
-
+	dg = malloc(len ? len : 1);
 	if (!dg)
 		return 0;
 	memcpy(dg, data + 1, len);
