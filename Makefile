@@ -19,6 +19,10 @@
 #   make bench      dnbd next to nbd-server and nbdkit on a namespace LAN:
 #                   writes docs/benchmarks.md and docs/bench/*.png
 #   make bench-kmod fio through dnbd.ko next to the kernel's nbd, in QEMU
+#   make fuzz       every libFuzzer harness in fuzz/ for FUZZ_TIME seconds
+#                   (default 60) each, with clang-14; findings go to
+#                   build/fuzz/findings/, a crash fails (fuzz/README.md)
+#   make fuzz-build the harnesses only, into build/fuzz/
 #
 # One test: tests/run.sh tests/net/t-multi-client.sh (see README.md).
 
@@ -56,8 +60,8 @@ PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
          $(B)/bin/dnbd-forge
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all check demo demo-net image clean unit asan install static kmod dkms-install \
-        bench bench-kmod
+.PHONY: all check demo demo-net image clean unit asan install static kmod \
+        dkms-install bench bench-kmod fuzz fuzz-build
 all: $(PROGS) $(UNITS)
 
 $(B)/obj/%.o: %.c
@@ -102,6 +106,41 @@ bench: all
 
 bench-kmod: all
 	bash bench/kmod-fio.sh
+
+# libFuzzer harnesses (fuzz/README.md): clang-14, ASan and UBSan, with
+# their own objects in build/fuzz/obj/.
+FUZZ_CC     ?= clang-14
+FUZZ_TIME   ?= 60
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+               -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_B      := build/fuzz
+FUZZERS     := fuzz-wire fuzz-server-request fuzz-client-reply fuzz-config \
+               fuzz-cmdline
+fuzzobj = $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(1))
+
+$(FUZZ_B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) -Idaemon -Iclient -Ifuzz $(WARN) $(FUZZ_CFLAGS) \
+	  -MMD -MP -c $< -o $@
+
+$(FUZZ_B)/fuzz-wire: $(call fuzzobj,fuzz/fuzz-wire.c proto/wire.c)
+$(FUZZ_B)/fuzz-client-reply: $(call fuzzobj,fuzz/fuzz-client-reply.c \
+                                $(PROTO_SRC))
+$(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
+                                  daemon/serve.c daemon/config.c \
+                                  daemon/image.c daemon/pace.c \
+                                  $(COMMON_SRC) $(PROTO_SRC))
+$(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
+                          $(COMMON_SRC) $(PROTO_SRC))
+$(FUZZ_B)/fuzz-cmdline: $(call fuzzobj,fuzz/fuzz-cmdline.c client/session.c \
+                           $(COMMON_SRC) $(PROTO_SRC))
+$(addprefix $(FUZZ_B)/,$(FUZZERS)):
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
+
+fuzz-build: $(addprefix $(FUZZ_B)/,$(FUZZERS))
+
+fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) fuzz/run.sh $(FUZZERS)
 
 DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' kmod/dkms.conf)
 dkms-install:

@@ -82,8 +82,8 @@ const char *session_strerror(int err)
 	}
 }
 
-static int parse_bind(struct dnbd_client_cfg *cfg, const struct session_opts *o,
-		      char *err, size_t errlen)
+int session_parse_bind(struct dnbd_client_cfg *cfg,
+		       const struct session_opts *o, char *err, size_t errlen)
 {
 	char buf[1024], *tok, *save = NULL;
 	struct dnbd_addr a;
@@ -172,7 +172,7 @@ int session_open(struct session *s, const struct session_opts *o, char *err,
 
 	memset(&cfg, 0, sizeof(cfg));
 	s->fd = -1;
-	if (parse_bind(&cfg, o, err, errlen))
+	if (session_parse_bind(&cfg, o, err, errlen))
 		return -1;
 	if (getrandom(&s->rng, sizeof(s->rng), 0) != sizeof(s->rng) || !s->rng)
 		s->rng = now_us() ^ ((uint64_t)getpid() << 32) ^ 1;

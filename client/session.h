@@ -46,6 +46,11 @@ enum { SO_SEG = 200, SO_CACHE };
 /* Returns 1 if opt was one of them, 0 if not, -1 for a bad value. */
 int session_opt(struct session_opts *o, int opt, const char *arg);
 
+/* -b: one multicast group or up to DNBD_MAX_SERVERS unicast addresses,
+ * into cfg (zeroed by the caller).  Returns 0, or -1 with a message. */
+int session_parse_bind(struct dnbd_client_cfg *cfg,
+		       const struct session_opts *o, char *err, size_t errlen);
+
 int session_open(struct session *s, const struct session_opts *o, char *err,
 		 size_t errlen);
 /*

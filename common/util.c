@@ -42,13 +42,26 @@ void log_msg(int level, const char *fmt, ...)
 
 bool parse_u64(const char *s, uint64_t *out)
 {
+	const char *digits = s;
 	char *end;
 	unsigned long long v;
+	int base = 10;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s)
+		return false;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		digits = s + 2;
+	}
+	/* Digits only: strtoull() alone would also take leading white
+	 * space (and a sign after it), a second 0x, and octal for a
+	 * leading 0. */
+	if (!*digits || digits[strspn(digits, base == 16 ?
+				      "0123456789abcdefABCDEF" :
+				      "0123456789")])
 		return false;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(digits, &end, base);
 	if (errno || *end)
 		return false;
 	*out = v;

@@ -5,7 +5,6 @@
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
@@ -257,10 +256,10 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 			break;
 		case 'V':
 			printf("dnbd-server, version " DNBD_VERSION_STRING "\n");
-			exit(0);
+			return 1;
 		case 'h':
 			config_usage(stdout);
-			exit(0);
+			return 1;
 		default:
 			config_usage(stderr);
 			return -1;

@@ -301,8 +301,10 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	log_init("dnbd-server", 1);
-	if (config_parse(&s->cfg, argc, argv))
-		return 2;
+	rc = config_parse(&s->cfg, argc, argv);
+	if (rc)
+		return rc < 0 ? 2 : 0;
+	rc = 1;
 	log_init("dnbd-server", s->cfg.verbose);
 	s->start_us = now_us();
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -20,7 +20,7 @@
 #include "util.h"
 
 #define SEND_BATCH	32
-#define SPAN_MAX	((size_t)DNBD_REQ_SEGS_MAX * DNBD_SEG_MAX)
+#define SPAN_MAX	SERVE_SPAN_MAX
 
 static void count_verdict(struct server *s, enum dnbd_verdict v)
 {
@@ -44,6 +44,17 @@ static void send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
 	struct sockaddr_in sin;
 
 	addr_to_sin(to, &sin);
+	if (s->tx_hook) {
+		struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+		struct msghdr m = {
+			.msg_name = &sin, .msg_namelen = sizeof(sin),
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
+
+		s->tx_hook(s, fd, &m);
+		sc_add(s, SC_bytes_sent, len);
+		return;
+	}
 	if (sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
 		sc_add(s, SC_send_errors, 1);
 	else
@@ -376,6 +387,10 @@ static void batch_flush(struct server *s, struct image *img, int fd,
 	if (pace_take(&s->pacer, b->bytes))
 		sc_add(s, SC_rate_waits, 1);
 	while (done < b->n) {
+		if (s->tx_hook) {
+			s->tx_hook(s, fd, &b->msg[done++].msg_hdr);
+			continue;
+		}
 		n = sendmmsg(fd, b->msg + done, b->n - done, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -527,6 +542,20 @@ static void *worker(void *arg)
 	free(b);
 	free(span);
 	return NULL;
+}
+
+void serve_run_queued(struct server *s, uint8_t *span)
+{
+	struct batch b;
+	struct job j;
+
+	memset(&b, 0, sizeof(b));
+	while (s->qlen) {
+		j = s->queue[s->qhead];
+		s->qhead = (s->qhead + 1) % JOBQ_LEN;
+		s->qlen--;
+		run_job(s, &j, span, &b);
+	}
 }
 
 int serve_start_workers(struct server *s)

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "dnbd_wire.h"
@@ -129,6 +130,11 @@ struct server {
 	unsigned int qhead, qlen;
 	bool stopping;
 	pthread_t *workers;
+	/*
+	 * NULL in dnbd-server.  The fuzzers set it: every datagram the
+	 * server would send goes here instead of to the socket fd.
+	 */
+	void (*tx_hook)(struct server *s, int fd, const struct msghdr *m);
 };
 
 static inline void sc_add(struct server *s, enum srv_counter c, uint64_t n)
@@ -137,6 +143,8 @@ static inline void sc_add(struct server *s, enum srv_counter c, uint64_t n)
 }
 
 /* config.c */
+/* 0: run; 1: -V or -h printed what was asked, exit 0; -1: usage error,
+ * already reported on stderr (exit 2). */
 int config_parse(struct srv_config *cfg, int argc, char **argv);
 void config_usage(FILE *f);
 
@@ -156,6 +164,11 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 		    const struct dnbd_addr *from, uint64_t now);
 void serve_announce(struct server *s, struct image *img, uint32_t client_id,
 		    uint32_t echo, const struct dnbd_addr *to);
+/* Largest span a job reads: the buffer serve_run_queued() needs. */
+#define SERVE_SPAN_MAX	((size_t)DNBD_REQ_SEGS_MAX * DNBD_SEG_MAX)
+/* Runs the queued jobs in the calling thread, as a worker would; only
+ * when no workers run (the fuzzers). */
+void serve_run_queued(struct server *s, uint8_t *span);
 int serve_start_workers(struct server *s);
 void serve_stop_workers(struct server *s);
 

@@ -22,10 +22,12 @@ set -euo pipefail
 # the initramfs, dnsmasq for DHCP in the tests, cryptsetup/dmsetup for
 # dm-verity, mkfs tools, mmdebstrap for the Debian root.  The appliance ISO:
 # grub for BIOS and UEFI, xorriso and mtools (grub-mkrescue), Debian's iPXE
-# binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.
+# binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.  The
+# fuzzers in fuzz/ (tests/unit/t-fuzz.sh): clang-14, which brings libFuzzer
+# and the sanitizer runtimes.
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
-	perl binutils
+	perl binutils clang-14
 	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
 	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3
 	grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ipxe ovmf
