@@ -12,6 +12,7 @@
 # its upper layer.  The appliance's dnbd-server counters must show egress
 # well under 3x (here: under 2x) the bytes one client read through
 # /dev/dnbd0: the multicast sharing that is the point of dnbd.
+# test-timeout: 1500
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/appliance.sh
 source "$(dirname "$0")/lib/appliance.sh"
@@ -45,8 +46,11 @@ ap_log_has c1 'snponly.efi' || { vm_tail c1 60; fail "c1 did not chainload snpon
 ap_log_has c1 'boot.ipxe' || fail "c1's iPXE did not fetch boot.ipxe"
 ap_log_has c1 'EFI stub: Loaded initrd from command line option' ||
 	fail "c1 did not boot through the EFI stub with initrd="
-for c in c2 c3; do
-	ap_log_has "$c" 'iPXE' || fail "$c did not boot through iPXE"
+# Only iPXE running boot.ipxe expands ${netX/mac} into BOOTIF=.
+for c in c1 c2 c3; do
+	mac=${VM_MACADDR[$c]//:/-}
+	ap_log_has "$c" "Command line: initrd=demo.initrd BOOTIF=01-$mac dnbd.root=239.33.0.1:5001,image=demo" ||
+		fail "$c did not boot the kernel command line of boot.ipxe"
 done
 if [[ $(vm_log c1 | grep -c 'snponly.efi') -gt 2 ]]; then
 	fail "c1 loaded snponly.efi more than once: a chainload loop"

@@ -139,10 +139,7 @@ ap_client() {
 		AP_NIC=virtio-net-pci ap_qemu "$1" uefi "${3:-1024}" norom
 		return
 	fi
-	local sercon=()
-	# SeaBIOS mirrors its screen (and iPXE's) to the serial console.
-	[[ $2 == bios ]] && sercon=(-fw_cfg name=etc/sercon-port,string=0x3f8)
-	ap_qemu "$1" "$2" "${3:-1024}" rom -boot n "${sercon[@]}"
+	ap_qemu "$1" "$2" "${3:-1024}" rom -boot n
 }
 
 # ap_wait_prompt NAME TIMEOUT: a root shell prompt on the console.
