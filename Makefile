@@ -34,7 +34,7 @@ else
 B        := build
 endif
 
-PROTO_SRC  := proto/wire.c proto/client.c proto/cache.c
+PROTO_SRC  := proto/wire.c proto/client.c proto/cache.c proto/auth.c
 COMMON_SRC := common/util.c common/net.c common/stats.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/pace.c
