@@ -41,6 +41,9 @@ static void count_verdict(struct dnbd_client *c, enum dnbd_verdict v)
 		[DNBD_BAD_CRC] = DNBD_CC_crc_failures,
 		[DNBD_BAD_TYPE] = DNBD_CC_drop_type,
 		[DNBD_BAD_FIELD] = DNBD_CC_drop_field,
+		[DNBD_BAD_NOMAC] = DNBD_CC_auth_missing,
+		[DNBD_BAD_MAC] = DNBD_CC_auth_failures,
+		[DNBD_BAD_KEYED] = DNBD_CC_auth_unexpected,
 	};
 
 	if (v > DNBD_OK && v < DNBD_VERDICT_MAX)
@@ -278,6 +281,9 @@ unsigned int dnbd_client_servers_up(const struct dnbd_client *c)
 static void send_to(struct dnbd_client *c, const struct dnbd_addr *to,
 		    size_t len)
 {
+	if (len && c->cfg.keyed)
+		len = dnbd_auth_seal(c->txbuf, len, sizeof(c->txbuf),
+				     &c->cfg.key);
 	if (len)
 		c->env.send(c->env.ctx, to, c->txbuf, len);
 }
@@ -673,6 +679,9 @@ void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
 	enum dnbd_verdict v;
 
 	v = dnbd_decode_hdr(buf, len, &h);
+	if (v == DNBD_OK)	/* from here on, len excludes the tag */
+		v = dnbd_auth_check(buf, &len,
+				    c->cfg.keyed ? &c->cfg.key : NULL);
 	if (v != DNBD_OK) {
 		count_verdict(c, v);
 		return;
@@ -734,6 +743,7 @@ void dnbd_client_fini(struct dnbd_client *c)
 {
 	dnbd_client_cancel_all(c, -DNBD_ERR_CANCELED);
 	dnbd_cache_fini(&c->cache, &c->env);
+	dnbd_key_wipe(&c->cfg.key);
 }
 
 int dnbd_client_select(struct dnbd_client *c,
