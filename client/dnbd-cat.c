@@ -391,6 +391,7 @@ int main(int argc, char **argv)
 	if (session_discover(&c.s, a.image, a.so.timeout_us, a.list, err,
 			     sizeof(err))) {
 		log_err("%s", err);
+		report(&c);	/* the counters say what was dropped */
 		session_close(&c.s);
 		return EXIT_USAGE;
 	}
