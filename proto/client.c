@@ -470,10 +470,14 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 	if (dnbd_image_id(m.name, m.name_len, m.size, m.revision) !=
 	    h->image_id) {
 		count(c, DNBD_CC_drop_image, 1);
+		count(c, DNBD_CC_announces_dropped, 1);
 		return;
 	}
+	/* Another image, or another size or revision of ours, perhaps
+	 * under the id of one of our servers: never switch to it. */
 	if (c->selected && h->image_id != c->image.id) {
 		count(c, DNBD_CC_drop_image, 1);
+		count(c, DNBD_CC_announces_dropped, 1);
 		return;
 	}
 	count(c, DNBD_CC_announces_received, 1);
@@ -484,6 +488,10 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 		s = srv_add(c, h->sender, h->image_id);
 	if (!s)
 		return;
+	/* Two hosts claiming one server id (or a server that moved). */
+	if (s->addr.family && (s->addr.port != from->port ||
+			       memcmp(s->addr.ip, from->ip, sizeof(from->ip))))
+		count(c, DNBD_CC_server_moved, 1);
 	s->addr = *from;
 	s->seg_max = m.seg_max;
 	s->last_rx_us = now;

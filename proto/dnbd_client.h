@@ -73,7 +73,8 @@ struct dnbd_env {
 	X(crc_failures) X(drop_short) X(drop_magic) X(drop_version)	\
 	X(drop_length) X(drop_type) X(drop_field) X(drop_image)	\
 	X(drop_range) X(drop_segsize) X(drop_own)			\
-	X(auth_missing) X(auth_failures) X(auth_unexpected)
+	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
+	X(announces_dropped) X(server_moved)
 
 #define DNBD_CC_ENUM(name) DNBD_CC_##name,
 enum dnbd_client_counter { DNBD_CLIENT_COUNTERS(DNBD_CC_ENUM) DNBD_CC_MAX };

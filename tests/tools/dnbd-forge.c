@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -101,6 +102,7 @@ struct opts {
 	const char *from;		/* --from GROUP: replay source */
 	unsigned long dup;		/* --dup N: each replayed N times */
 	unsigned long duration_s;	/* --duration-s: replay's limit */
+	bool spread;			/* --spread: random full segments */
 	bool keyed;			/* --key-file: tag what is sent */
 	struct dnbd_key key;
 };
@@ -135,6 +137,7 @@ static const char usage_text[] =
 	"                   to --to, each --dup times (up to --count heard, or\n"
 	"                   --duration-s seconds)\n"
 	"read-flood takes --segs N (1..128 segments each) and --retry.\n"
+	"--spread (with --size): REPLYs at random full segments, not --offset.\n"
 	"--key-file F tags every datagram with that key (a rogue with a key).\n"
 	"--size is required by reply-range and read-range.  Defaults: --port 5001\n"
 	"--seg-size 1400 --sender 4242 --count 1 --interval-ms 0 --offset 0.\n"
@@ -212,6 +215,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "dup", required_argument, NULL, 'D' },
 		{ "duration-s", required_argument, NULL, 'T' },
 		{ "key-file", required_argument, NULL, 'K' },
+		{ "spread", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -269,6 +273,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 					    DNBD_REQ_SEGS_MAX);
 			break;
 		case 'R': o->retry = true; break;
+		case 'P': o->spread = true; break;
 		case 'F': o->from = optarg; break;
 		case 'D': o->dup = parse_num("--dup", optarg, 1, 100); break;
 		case 'T':
@@ -438,26 +443,31 @@ static size_t build_announce_bogus(uint8_t *buf, size_t buflen,
 static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		    unsigned long i)
 {
+	uint64_t off = o->offset;
 	size_t len;
 
+	/* Anywhere in the image: a forged segment any pending read may
+	 * be waiting for. */
+	if (o->spread && o->have_size && o->size >= o->seg_size)
+		off = rng() % (o->size / o->seg_size) * o->seg_size;
 	switch (o->kind) {
 	case K_REPLY_REVISION:
 		return build_reply(buf, buflen, o,
 				   dnbd_image_id(o->name, strlen(o->name),
 						 o->size, o->revision + 1),
-				   o->offset);
+				   off);
 	case K_REPLY_SHORT:
-		return build_reply_len(buf, buflen, o, o->image_id, o->offset,
+		return build_reply_len(buf, buflen, o, o->image_id, off,
 				       (uint16_t)o->seg_size,
 				       (uint16_t)(o->seg_size - 100));
 	case K_REPLY_OVERSIZE:
 		/* The encoder allows it: only the decoder checks d <= S. */
-		len = build_reply_len(buf, buflen, o, o->image_id, o->offset,
+		len = build_reply_len(buf, buflen, o, o->image_id, off,
 				      (uint16_t)o->seg_size,
 				      (uint16_t)o->seg_size + 100);
 		return len;
 	case K_REPLY_HUGE:
-		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		len = build_reply(buf, buflen, o, o->image_id, off);
 		if (!len || buflen < 9600)
 			return 0;
 		rng_fill(buf + len, 9600 - len);
@@ -466,7 +476,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		dnbd_seal(buf, 9600);
 		return 9600;
 	case K_REPLY_MISALIGNED:
-		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		len = build_reply(buf, buflen, o, o->image_id, off);
 		if (len) {
 			buf[47] ^= 1;	/* offset + 1 (or - 1) */
 			dnbd_seal(buf, len);
@@ -474,7 +484,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		return len;
 	case K_REPLY_SEGSIZE:
 		return build_reply_len(buf, buflen, o, o->image_id,
-				       o->offset / 1024 * 1024, 1024, 1024);
+				       off / 1024 * 1024, 1024, 1024);
 	case K_ANNOUNCE_COLLIDE:
 		return build_announce(buf, buflen, (uint16_t)o->sender,
 				      o->name, o->size + 4096,
@@ -495,22 +505,22 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 	case K_REPLAY:
 		return 0;
 	case K_REPLY_BADCRC:
-		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		len = build_reply(buf, buflen, o, o->image_id, off);
 		if (len)
 			buf[DNBD_REPLY_LEN] ^= 0x01;
 		return len;
 	case K_REPLY_FOREIGN:
-		return build_reply(buf, buflen, o, o->image_id ^ 1, o->offset);
+		return build_reply(buf, buflen, o, o->image_id ^ 1, off);
 	case K_REPLY_RANGE:
 		return build_reply(buf, buflen, o, o->image_id,
 				   first_offset_past(o->size, o->seg_size));
 	case K_REPLY_TRUNC:
-		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		len = build_reply(buf, buflen, o, o->image_id, off);
 		return len > 10 ? len - 10 : 0;
 	case K_REPLY_WRONGDATA:
-		return build_reply(buf, buflen, o, o->image_id, o->offset);
+		return build_reply(buf, buflen, o, o->image_id, off);
 	case K_READ_BADCRC:
-		len = build_read(buf, buflen, o, o->offset);
+		len = build_read(buf, buflen, o, off);
 		if (len)
 			buf[8] ^= 0x80;	/* the CRC field itself */
 		return len;
@@ -526,7 +536,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		m.req_id = (uint32_t)rng();
 		m.echo = (uint32_t)rng();
 		m.seg_size = (uint16_t)o->seg_size;
-		m.offset = o->offset;
+		m.offset = off;
 		m.seg_count = (uint16_t)o->segs;
 		for (k = 0; k < o->segs; k++)
 			dnbd_mask_set(m.mask, k);
@@ -548,7 +558,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 
 static int open_socket(const struct opts *o, struct sockaddr_in *dst)
 {
-	int fd, ttl = 1;
+	int fd, ttl = 1, zero = 0;
 
 	memset(dst, 0, sizeof(*dst));
 	dst->sin_family = AF_INET;
@@ -562,8 +572,11 @@ static int open_socket(const struct opts *o, struct sockaddr_in *dst)
 	}
 	if (!IN_MULTICAST(ntohl(dst->sin_addr.s_addr)))
 		return fd;
-	/* Never let a forged datagram leave the test's own segment. */
-	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl))) {
+	/* Never let a forged datagram leave the test's own segment, nor
+	 * reach a replaying forger on this host. */
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero,
+		       sizeof(zero))) {
 		perror("dnbd-forge: IP_MULTICAST_TTL");
 		close(fd);
 		return -1;
@@ -587,6 +600,15 @@ static int open_socket(const struct opts *o, struct sockaddr_in *dst)
 		}
 	}
 	return fd;
+}
+
+/* SIGTERM ends a run early; the summary line is still printed. */
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
 }
 
 /* A socket that hears GROUP:port on the interface, for replay. */
@@ -627,16 +649,16 @@ static int replay(const struct opts *o, int out, const struct sockaddr_in *dst)
 	unsigned long heard = 0, sent = 0, k;
 	struct timespec t0, t;
 	struct dnbd_hdr h;
-	int in, zero = 0;
 	ssize_t n;
+	int in;
 
+	/* open_socket() turned loopback off: we never hear our own copies
+	 * when --from is --to. */
 	in = open_listener(o);
 	if (in < 0)
 		return 1;
-	/* Never hear our own copies when --from is --to. */
-	setsockopt(out, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (heard < o->count) {
+	while (heard < o->count && !stop) {
 		struct pollfd pfd = { .fd = in, .events = POLLIN };
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -686,11 +708,15 @@ int main(int argc, char **argv)
 	if (fd < 0)
 		return 1;
 	if (o.kind == K_REPLAY) {
+		signal(SIGTERM, on_term);
+		signal(SIGINT, on_term);
 		i = (unsigned long)replay(&o, fd, &dst);
 		close(fd);
 		return (int)i;
 	}
-	for (i = 0; i < o.count; i++) {
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	for (i = 0; i < o.count && !stop; i++) {
 		size_t len = build(buf, sizeof(buf), &o, i);
 
 		/* A rogue with a key tags what it sends; the kinds damaged
