@@ -43,7 +43,7 @@ static void count_verdict(struct server *s, enum dnbd_verdict v)
 
 /* ANNOUNCE and ERROR: tagged with --key-file, and within --rate.  buf has
  * room for the tag. */
-static void send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
+static bool send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
 		       uint8_t *buf, size_t len, size_t buflen)
 {
 	struct sockaddr_in sin;
@@ -51,16 +51,18 @@ static void send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
 	if (len && s->cfg.keyed)
 		len = dnbd_auth_seal(buf, len, buflen, &s->cfg.key);
 	if (!len)
-		return;
+		return false;
 	if (!pace_control(&s->pacer, len)) {
 		sc_add(s, SC_control_ratelimited, 1);
-		return;
+		return false;
 	}
 	addr_to_sin(to, &sin);
-	if (sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+	if (sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		sc_add(s, SC_send_errors, 1);
-	else
-		sc_add(s, SC_bytes_sent, len);
+		return false;
+	}
+	sc_add(s, SC_bytes_sent, len);
+	return true;
 }
 
 void serve_announce(struct server *s, struct image *img, uint32_t client_id,
@@ -81,8 +83,8 @@ void serve_announce(struct server *s, struct image *img, uint32_t client_id,
 	m.name_len = img->name_len;
 	memcpy(m.name, img->name, img->name_len);
 	len = dnbd_encode_announce(buf, sizeof(buf), s->cfg.id, img->id, &m);
-	send_dgram(s, s->socks[img->sock].fd, to, buf, len, sizeof(buf));
-	sc_add(s, SC_announces_sent, 1);
+	if (send_dgram(s, s->socks[img->sock].fd, to, buf, len, sizeof(buf)))
+		sc_add(s, SC_announces_sent, 1);
 }
 
 static void send_error(struct server *s, const struct image *img,
@@ -99,10 +101,10 @@ static void send_error(struct server *s, const struct image *img,
 	};
 	uint8_t buf[DNBD_ERROR_LEN + DNBD_MAC_LEN];
 
-	send_dgram(s, s->socks[img->sock].fd, to, buf,
-		   dnbd_encode_error(buf, sizeof(buf), s->cfg.id, img->id,
-				     &m), sizeof(buf));
-	sc_add(s, SC_errors_sent, 1);
+	if (send_dgram(s, s->socks[img->sock].fd, to, buf,
+		       dnbd_encode_error(buf, sizeof(buf), s->cfg.id, img->id,
+					 &m), sizeof(buf)))
+		sc_add(s, SC_errors_sent, 1);
 }
 
 static struct image *find_image(struct server *s, struct srv_sock *sk,
