@@ -115,8 +115,10 @@ void dnbd_blake2s_update(struct dnbd_blake2s *s, const void *in, size_t len)
 	size_t n;
 
 	while (len) {
-		/* A full buffer is compressed only once more input follows:
-		 * the last block must be compressed with the final flag. */
+		/*
+		 * A full buffer is compressed only once more input follows:
+		 * the last block must be compressed with the final flag.
+		 */
 		if (s->buflen == DNBD_BLAKE2S_BLOCK) {
 			blake2s_count(s, DNBD_BLAKE2S_BLOCK);
 			blake2s_compress(s, s->buf, false);
@@ -162,11 +164,9 @@ void dnbd_key_init(struct dnbd_key *k, const uint8_t raw[DNBD_KEY_LEN])
 
 void dnbd_key_wipe(struct dnbd_key *k)
 {
-	volatile uint8_t *p = (volatile uint8_t *)k;
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		p[i] = 0;
+	memset(k, 0, sizeof(*k));
+	/* The compiler must assume the zeroes are read: keep the memset. */
+	__asm__ __volatile__("" : : "r"(k) : "memory");
 }
 
 static void put16be(uint8_t *p, uint16_t v)
