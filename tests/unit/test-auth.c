@@ -192,6 +192,29 @@ static void test_tag(void)
 		CHECK_EQ(dnbd_decode_hello(buf, l, &hi2), DNBD_OK);
 		CHECK_EQ(hi2.name_len, 3);
 	}
+	/* The example of docs/protocol.md, section 17. */
+	{
+		static const uint8_t want[50] = {
+			0x44, 0x4e, 0x42, 0x44, 0x01, 0x01, 0x00, 0x04,
+			0xae, 0x27, 0x3c, 0x6e, 0x00, 0x00, 0x00, 0x32,
+			0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+			0x11, 0x22, 0x33, 0x44, 0x00, 0xc0, 0xff, 0xee,
+			0x00, 0x00, 0x80, 0x57, 0x00, 0x9d, 0x5e, 0xfd,
+			0x4c, 0x33, 0xdb, 0xa0, 0x63, 0xc3, 0x53, 0x3b,
+			0x82, 0x62,
+		};
+		struct dnbd_hello hi = { .client_id = 0x11223344,
+					 .echo = 0x00c0ffee };
+		struct dnbd_key kx;
+
+		for (i = 0; i < DNBD_KEY_LEN; i++)
+			raw[i] = (uint8_t)i;
+		dnbd_key_init(&kx, raw);
+		len = dnbd_encode_hello(buf, sizeof(buf), 0, &hi);
+		klen = dnbd_auth_seal(buf, len, sizeof(buf), &kx);
+		CHECK_EQ(klen, sizeof(want));
+		CHECK(!memcmp(buf, want, sizeof(want)));
+	}
 	dnbd_key_wipe(&k);
 	for (i = 0; i < sizeof(k); i++)
 		CHECK_EQ(((uint8_t *)&k)[i], 0);
