@@ -44,7 +44,7 @@ net_bg srv "$W/keyed.log" "$DNBD_SERVER" -m "$KGROUP" -i 2 \
 wait_for 30 json_ready "$W/keyed.json" || fail "the keyed server did not start"
 net_add_host rogue 10.77.0.66
 net_bg rogue "$W/forge.log" "$DNBD_FORGE" --to "$KGROUP" --iface eth0 \
-	--kind reply-wrongdata --spread --count 100000 --interval-ms 10 \
+	--kind reply-wrongdata --spread --count 100000 --interval-ms 20 \
 	--image-id "$(json_get "$W/keyed.json" '.images[0].id')" \
 	--size "$(stat -c %s "$W/$IMG.img")"
 forge_pid=$NET_LAST_PID
