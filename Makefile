@@ -45,10 +45,10 @@ else
 B        := build
 endif
 
-PROTO_SRC  := proto/wire.c proto/client.c proto/cache.c
-COMMON_SRC := common/util.c common/net.c common/stats.c
+PROTO_SRC  := proto/wire.c proto/client.c proto/cache.c proto/auth.c
+COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
-              daemon/pace.c
+              daemon/pace.c daemon/srcrate.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
 CLIENT_SRC := client/dnbd-client.c client/session.c
 FORGE_SRC  := tests/tools/dnbd-forge.c

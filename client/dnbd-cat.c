@@ -63,6 +63,7 @@ static void usage(FILE *f)
 "     --timeout  <seconds>  give up when no server answers (default 5)\n"
 "     --seg-size <bytes>    segment size, 512..8900 (default 1400)\n"
 "     --cache-size <bytes>  cache for overheard replies (default 64M)\n"
+"     --key-file <file>     the lab key (32 raw bytes or 64 hex digits)\n"
 "     --window   <n>        reads in flight, 1..256 (default 16)\n"
 "     --list                list the images on the group and exit\n"
 "     --stats    <file>     write counters as JSON at exit\n"
@@ -390,6 +391,7 @@ int main(int argc, char **argv)
 	if (session_discover(&c.s, a.image, a.so.timeout_us, a.list, err,
 			     sizeof(err))) {
 		log_err("%s", err);
+		report(&c);	/* the counters say what was dropped */
 		session_close(&c.s);
 		return EXIT_USAGE;
 	}

@@ -24,6 +24,7 @@
 
 #include "dnbd_ioctl.h"
 #include "session.h"
+#include "keyfile.h"
 #include "util.h"
 
 enum { EXIT_USAGE = 2 };
@@ -61,6 +62,7 @@ static void usage(FILE *f)
 "     --discover <seconds>  wait this long for a server to answer (default 5)\n"
 "     --seg-size <bytes>    segment size, 512..8900 (default 1400)\n"
 "     --cache-size <bytes>  memory cache for overheard replies (default 16M)\n"
+"     --key-file <file>     the lab key (32 raw bytes or 64 hex digits)\n"
 "  -V|--version, -h|--help\n");
 }
 
@@ -166,6 +168,32 @@ static void fill_bind(struct dnbd_ctl_bind *b, const struct session *s,
 	memcpy(b->name, core->image.name, core->image.name_len);
 }
 
+/* DNBD_IOC_BIND, or DNBD_IOC_BIND_KEY with --key-file. */
+static int bind_ioctl(int dev, const struct args *a,
+		      const struct dnbd_ctl_bind *b)
+{
+	struct dnbd_ctl_bind_key bk;
+	char err[512];
+	int rc;
+
+	if (!a->so.key_file)
+		return ioctl(dev, DNBD_IOC_BIND, b);
+	memset(&bk, 0, sizeof(bk));
+	bk.bind = *b;
+	bk.key_len = DNBD_CTL_KEY_LEN;
+	if (key_file_load(a->so.key_file, bk.key, err, sizeof(err))) {
+		log_err("%s", err);
+		errno = EINVAL;
+		return -1;
+	}
+	rc = ioctl(dev, DNBD_IOC_BIND_KEY, &bk);
+	explicit_bzero(&bk, sizeof(bk));
+	if (rc < 0 && errno == ENOTTY)
+		log_err("%s: this dnbd.ko has no keyed bind: load a newer "
+			"module for --key-file", a->device);
+	return rc;
+}
+
 static int do_bind(int dev, const struct args *a)
 {
 	struct dnbd_ctl_bind b;
@@ -193,14 +221,14 @@ static int do_bind(int dev, const struct args *a)
 	if (a->cache && (cache_fd = open_cache(a->cache)) < 0)
 		goto out;
 	fill_bind(&b, &s, a, cache_fd);
-	if (ioctl(dev, DNBD_IOC_BIND, &b) < 0) {
+	if (bind_ioctl(dev, a, &b) < 0) {
 		log_err("%s: cannot bind: %s", a->device, ctl_strerror(errno));
 		goto out;
 	}
 	printf("dnbd-client: %s: image '%s', %" PRIu64 " bytes, revision %u"
-	       "%s%s\n", a->device, s.core.image.name, s.core.image.size,
+	       "%s%s%s\n", a->device, s.core.image.name, s.core.image.size,
 	       s.core.image.revision, a->cache ? ", cache file " : "",
-	       a->cache ? a->cache : "");
+	       a->cache ? a->cache : "", a->so.key_file ? ", keyed" : "");
 	rc = 0;
 out:
 	if (cache_fd >= 0)

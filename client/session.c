@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "keyfile.h"
 #include "util.h"
 
 #define RECV_BATCH	32
@@ -147,6 +148,9 @@ int session_opt(struct session_opts *o, int opt, const char *arg)
 			return -1;
 		o->seg_size = (uint16_t)v;
 		return 1;
+	case SO_KEY:
+		o->key_file = arg;
+		return 1;
 	case SO_CACHE:
 		/* The kernel's cache is vmalloc'd: keep it sane. */
 		if (!parse_size(arg, &v) || v > (4ull << 30))
@@ -179,7 +183,17 @@ int session_open(struct session *s, const struct session_opts *o, char *err,
 	cfg.seg_size = o->seg_size;
 	cfg.cache_bytes = o->cache_bytes;
 	cfg.io_timeout_us = o->timeout_us;
+	if (o->key_file) {
+		uint8_t raw[DNBD_KEY_LEN];
+
+		if (key_file_load(o->key_file, raw, err, errlen))
+			return -1;
+		dnbd_key_init(&cfg.key, raw);
+		memset(raw, 0, sizeof(raw));
+		cfg.keyed = true;
+	}
 	rc = dnbd_client_init(&s->core, &cfg, &env);
+	dnbd_key_wipe(&cfg.key);	/* the core keeps its own copy */
 	if (rc) {
 		snprintf(err, errlen, "client core: %s", session_strerror(rc));
 		return -1;
@@ -336,8 +350,16 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 		return -1;
 	}
 	if (!s->core.n_images) {
+		const uint64_t *cc = s->core.counters;
+
 		snprintf(err, errlen, "no dnbd server answered on %s within "
-			 "%.1f s", s->where, (double)timeout_us / 1e6);
+			 "%.1f s%s", s->where, (double)timeout_us / 1e6,
+			 cc[DNBD_CC_auth_unexpected] ? " (but tagged datagrams "
+			 "arrived: the servers use a key, see --key-file)" :
+			 cc[DNBD_CC_auth_failures] ? " (but datagrams with a "
+			 "wrong tag arrived: is it the lab's key?)" :
+			 cc[DNBD_CC_auth_missing] ? " (but untagged datagrams "
+			 "arrived: the servers use no key)" : "");
 		return -1;
 	}
 	if (list_only)

@@ -18,6 +18,7 @@ struct session_opts {
 	uint16_t seg_size;
 	uint64_t cache_bytes;
 	uint64_t timeout_us;	/* discovery, and each read (0: forever) */
+	const char *key_file;	/* --key-file: the lab key */
 };
 
 struct session {
@@ -31,18 +32,19 @@ struct session {
 };
 
 /*
- * The options dnbd-cat and dnbd-client share: -b, -I, -p, --seg-size and
- * --cache-size.  SESSION_LONG_OPTS goes into a getopt_long table,
+ * The options dnbd-cat and dnbd-client share: -b, -I, -p, --seg-size,
+ * --cache-size and --key-file.  SESSION_LONG_OPTS goes into a getopt_long table,
  * SESSION_SHORT_OPTS into the short option string.
  */
-enum { SO_SEG = 200, SO_CACHE };
+enum { SO_SEG = 200, SO_CACHE, SO_KEY };
 #define SESSION_SHORT_OPTS "b:I:p:"
 #define SESSION_LONG_OPTS						\
 	{ "bind", required_argument, NULL, 'b' },			\
 	{ "iface", required_argument, NULL, 'I' },			\
 	{ "port", required_argument, NULL, 'p' },			\
 	{ "seg-size", required_argument, NULL, SO_SEG },		\
-	{ "cache-size", required_argument, NULL, SO_CACHE }
+	{ "cache-size", required_argument, NULL, SO_CACHE },		\
+	{ "key-file", required_argument, NULL, SO_KEY }
 /* Returns 1 if opt was one of them, 0 if not, -1 for a bad value. */
 int session_opt(struct session_opts *o, int opt, const char *arg);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "keyfile.h"
 #include "util.h"
 
 void config_usage(FILE *f)
@@ -31,6 +32,10 @@ void config_usage(FILE *f)
 "     --stats     <file>     write counters as JSON every second\n"
 "     --dedup-window <ms>    send a segment once per window (default 20)\n"
 "     --announce-interval <s> unsolicited announcements (default 5, 0: off)\n"
+"     --client-rate <bytes/s> answers per source address, K/M/G suffixes\n"
+"                            (default 128M, 0: off)\n"
+"     --key-file  <file>     lab key: tag every datagram sent, drop every\n"
+"                            datagram without a valid tag\n"
 "  -v|--verbose              more log output\n"
 "  -V|--version, -h|--help\n");
 }
@@ -147,7 +152,8 @@ static int finish(struct srv_config *cfg, const char *mcast)
 	return 0;
 }
 
-enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_DEDUP, O_ANNOUNCE };
+enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_DEDUP, O_ANNOUNCE,
+       O_CLIENT_RATE, O_KEY_FILE };
 
 int config_parse(struct srv_config *cfg, int argc, char **argv)
 {
@@ -165,6 +171,8 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		{ "stats", required_argument, NULL, O_STATS },
 		{ "dedup-window", required_argument, NULL, O_DEDUP },
 		{ "announce-interval", required_argument, NULL, O_ANNOUNCE },
+		{ "client-rate", required_argument, NULL, O_CLIENT_RATE },
+		{ "key-file", required_argument, NULL, O_KEY_FILE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -182,6 +190,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 	cfg->seg_max = DNBD_SEG_DEFAULT;
 	cfg->dedup_us = 20000;
 	cfg->announce_us = 5000000;
+	cfg->client_rate = 128ull << 20;
 	cfg->verbose = 1;
 	if (argc < 2) {
 		config_usage(stderr);
@@ -251,6 +260,15 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 					   optarg);
 			cfg->announce_us = (uint32_t)v * 1000000;
 			break;
+		case O_CLIENT_RATE:
+			if (!parse_size(optarg, &v) || v > (1ull << 40))
+				return bad("--client-rate (bytes per second)",
+					   optarg);
+			cfg->client_rate = v;
+			break;
+		case O_KEY_FILE:
+			cfg->key_file = optarg;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -269,6 +287,18 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		fprintf(stderr, "dnbd-server: unexpected argument '%s'\n",
 			argv[optind]);
 		return -1;
+	}
+	if (cfg->key_file) {
+		uint8_t raw[DNBD_KEY_LEN];
+		char err[PATH_MAX + 128];
+
+		if (key_file_load(cfg->key_file, raw, err, sizeof(err))) {
+			fprintf(stderr, "dnbd-server: %s\n", err);
+			return -1;
+		}
+		dnbd_key_init(&cfg->key, raw);
+		memset(raw, 0, sizeof(raw));
+		cfg->keyed = true;
 	}
 	return finish(cfg, mcast);
 }

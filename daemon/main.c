@@ -326,6 +326,13 @@ int main(int argc, char **argv)
 			 img->id, addr_str(&img->group, a));
 	}
 	pace_init(&s->pacer, s->cfg.rate);
+	if (srcrate_init(&s->srcrate, s->cfg.client_rate)) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (s->cfg.keyed)
+		log_info("keyed: every datagram is tagged with the key of %s",
+			 s->cfg.key_file);
 	if (serve_start_workers(s)) {
 		log_err("cannot start worker threads");
 		goto out;
@@ -334,6 +341,8 @@ int main(int argc, char **argv)
 	write_stats(s, now_us());
 out:
 	serve_stop_workers(s);
+	srcrate_fini(&s->srcrate);
+	dnbd_key_wipe(&s->cfg.key);
 	for (i = 0; i < s->n_socks; i++)
 		close(s->socks[i].fd);
 	for (i = 0; i < s->cfg.n_images; i++) {

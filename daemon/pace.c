@@ -52,3 +52,33 @@ bool pace_take(struct pacer *p, uint64_t bytes)
 	pthread_mutex_unlock(&p->lock);
 	return waited;
 }
+
+/*
+ * ANNOUNCE and ERROR, sent by the event loop, which must never sleep:
+ * they are charged to the same bucket, so that everything the server
+ * sends stays within --rate, but they may only take it one burst into
+ * debt.  Beyond that they are dropped (the caller counts it); the
+ * workers pay the debt back.
+ */
+bool pace_control(struct pacer *p, uint64_t bytes)
+{
+	uint64_t now, add;
+	bool ok;
+
+	if (!p->rate)
+		return true;
+	pthread_mutex_lock(&p->lock);
+	now = now_us();
+	add = (now - p->last_us) * p->rate / 1000000u;
+	p->last_us += add * 1000000u / p->rate;
+	p->tokens += (int64_t)add;
+	if (p->tokens >= (int64_t)p->burst) {
+		p->tokens = (int64_t)p->burst;
+		p->last_us = now;
+	}
+	ok = p->tokens > -(int64_t)p->burst;
+	if (ok)
+		p->tokens -= (int64_t)bytes;
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}

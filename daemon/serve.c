@@ -32,17 +32,30 @@ static void count_verdict(struct server *s, enum dnbd_verdict v)
 		[DNBD_BAD_CRC] = SC_crc_failures,
 		[DNBD_BAD_TYPE] = SC_drop_type,
 		[DNBD_BAD_FIELD] = SC_drop_field,
+		[DNBD_BAD_NOMAC] = SC_auth_missing,
+		[DNBD_BAD_MAC] = SC_auth_failures,
+		[DNBD_BAD_KEYED] = SC_auth_unexpected,
 	};
 
 	if (v > DNBD_OK && v < DNBD_VERDICT_MAX)
 		sc_add(s, map[v], 1);
 }
 
-static void send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
-		       const uint8_t *buf, size_t len)
+/* ANNOUNCE and ERROR: tagged with --key-file, and within --rate.  buf has
+ * room for the tag. */
+static bool send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
+		       uint8_t *buf, size_t len, size_t buflen)
 {
 	struct sockaddr_in sin;
 
+	if (len && s->cfg.keyed)
+		len = dnbd_auth_seal(buf, len, buflen, &s->cfg.key);
+	if (!len)
+		return false;
+	if (!pace_control(&s->pacer, len)) {
+		sc_add(s, SC_control_ratelimited, 1);
+		return false;
+	}
 	addr_to_sin(to, &sin);
 	if (s->tx_hook) {
 		struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -53,19 +66,21 @@ static void send_dgram(struct server *s, int fd, const struct dnbd_addr *to,
 
 		s->tx_hook(s, fd, &m);
 		sc_add(s, SC_bytes_sent, len);
-		return;
+		return true;
 	}
-	if (sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+	if (sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		sc_add(s, SC_send_errors, 1);
-	else
-		sc_add(s, SC_bytes_sent, len);
+		return false;
+	}
+	sc_add(s, SC_bytes_sent, len);
+	return true;
 }
 
 void serve_announce(struct server *s, struct image *img, uint32_t client_id,
 		    uint32_t echo, const struct dnbd_addr *to)
 {
 	struct dnbd_announce m;
-	uint8_t buf[DNBD_ANNOUNCE_LEN + DNBD_NAME_MAX];
+	uint8_t buf[DNBD_ANNOUNCE_LEN + DNBD_NAME_MAX + DNBD_MAC_LEN];
 	size_t len;
 
 	if (atomic_load(&img->changed))
@@ -79,8 +94,8 @@ void serve_announce(struct server *s, struct image *img, uint32_t client_id,
 	m.name_len = img->name_len;
 	memcpy(m.name, img->name, img->name_len);
 	len = dnbd_encode_announce(buf, sizeof(buf), s->cfg.id, img->id, &m);
-	send_dgram(s, s->socks[img->sock].fd, to, buf, len);
-	sc_add(s, SC_announces_sent, 1);
+	if (send_dgram(s, s->socks[img->sock].fd, to, buf, len, sizeof(buf)))
+		sc_add(s, SC_announces_sent, 1);
 }
 
 static void send_error(struct server *s, const struct image *img,
@@ -95,12 +110,12 @@ static void send_error(struct server *s, const struct image *img,
 		.offset = r->offset,
 		.size = img->size,
 	};
-	uint8_t buf[DNBD_ERROR_LEN];
+	uint8_t buf[DNBD_ERROR_LEN + DNBD_MAC_LEN];
 
-	send_dgram(s, s->socks[img->sock].fd, to, buf,
-		   dnbd_encode_error(buf, sizeof(buf), s->cfg.id, img->id,
-				     &m));
-	sc_add(s, SC_errors_sent, 1);
+	if (send_dgram(s, s->socks[img->sock].fd, to, buf,
+		       dnbd_encode_error(buf, sizeof(buf), s->cfg.id, img->id,
+					 &m), sizeof(buf)))
+		sc_add(s, SC_errors_sent, 1);
 }
 
 static struct image *find_image(struct server *s, struct srv_sock *sk,
@@ -117,9 +132,12 @@ static struct image *find_image(struct server *s, struct srv_sock *sk,
 	return NULL;
 }
 
+/* What a HELLO may cost a source (--client-rate): an ANNOUNCE. */
+#define HELLO_COST	(DNBD_ANNOUNCE_LEN + DNBD_NAME_MAX + DNBD_MAC_LEN)
+
 static void on_hello(struct server *s, struct srv_sock *sk,
 		     const struct dnbd_hdr *h, const uint8_t *buf, size_t len,
-		     const struct dnbd_addr *from)
+		     const struct dnbd_addr *from, uint64_t now)
 {
 	struct dnbd_hello m;
 	enum dnbd_verdict v;
@@ -128,6 +146,10 @@ static void on_hello(struct server *s, struct srv_sock *sk,
 	v = dnbd_decode_hello(buf, len, &m);
 	if (v != DNBD_OK) {
 		count_verdict(s, v);
+		return;
+	}
+	if (!srcrate_take(&s->srcrate, from, HELLO_COST, now)) {
+		sc_add(s, SC_requests_ratelimited, 1);
 		return;
 	}
 	sc_add(s, SC_hellos, 1);
@@ -251,6 +273,12 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		sc_add(s, SC_not_for_us, 1);
 		return;
 	}
+	/* Charged for every REPLY it may trigger, before dedup. */
+	if (!srcrate_take(&s->srcrate, from, (uint64_t)dnbd_mask_count(r.mask) *
+			  (DNBD_REPLY_LEN + r.seg_size + DNBD_MAC_LEN), now)) {
+		sc_add(s, SC_requests_ratelimited, 1);
+		return;
+	}
 	to = s->cfg.multicast ? &img->group : from;
 	sc_add(s, SC_requests, 1);
 	atomic_fetch_add_explicit(&img->requests, 1, memory_order_relaxed);
@@ -339,6 +367,9 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	}
 	sc_add(s, SC_datagrams_received, 1);
 	v = dnbd_decode_hdr(buf, len, &h);
+	if (v == DNBD_OK)	/* from here on, len excludes the tag */
+		v = dnbd_auth_check(buf, &len,
+				    s->cfg.keyed ? &s->cfg.key : NULL);
 	if (v != DNBD_OK) {
 		count_verdict(s, v);
 		log_debug("dropped datagram from %u.%u.%u.%u: %s", from->ip[0],
@@ -348,7 +379,7 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	}
 	switch (h.type) {
 	case DNBD_T_HELLO:
-		on_hello(s, sk, &h, buf, len, from);
+		on_hello(s, sk, &h, buf, len, from, now);
 		break;
 	case DNBD_T_READ:
 		on_read(s, sk, &h, buf, len, from, now);
@@ -369,8 +400,9 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 
 struct batch {
 	struct mmsghdr msg[SEND_BATCH];
-	struct iovec iov[SEND_BATCH][2];
+	struct iovec iov[SEND_BATCH][3];
 	uint8_t hdr[SEND_BATCH][DNBD_REPLY_LEN];
+	uint8_t mac[SEND_BATCH][DNBD_MAC_LEN];
 	struct sockaddr_in sin;
 	unsigned int n;
 	size_t bytes, data_bytes;
@@ -490,19 +522,27 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		dnbd_encode_reply_hdr(b->hdr[k], DNBD_REPLY_LEN + m.data_len,
 				      i == last ? DNBD_F_LAST : 0, s->cfg.id,
 				      img->id, &m);
-		dnbd_seal_split(b->hdr[k], DNBD_REPLY_LEN, span + (off - start),
-				m.data_len);
+		if (s->cfg.keyed)
+			dnbd_auth_seal_split(b->hdr[k], DNBD_REPLY_LEN,
+					     span + (off - start), m.data_len,
+					     b->mac[k], &s->cfg.key);
+		else
+			dnbd_seal_split(b->hdr[k], DNBD_REPLY_LEN,
+					span + (off - start), m.data_len);
 		b->iov[k][0].iov_base = b->hdr[k];
 		b->iov[k][0].iov_len = DNBD_REPLY_LEN;
 		b->iov[k][1].iov_base = span + (off - start);
 		b->iov[k][1].iov_len = m.data_len;
+		b->iov[k][2].iov_base = b->mac[k];
+		b->iov[k][2].iov_len = s->cfg.keyed ? DNBD_MAC_LEN : 0;
 		memset(&b->msg[k], 0, sizeof(b->msg[k]));
 		b->msg[k].msg_hdr.msg_name = &b->sin;
 		b->msg[k].msg_hdr.msg_namelen = sizeof(b->sin);
 		b->msg[k].msg_hdr.msg_iov = b->iov[k];
-		b->msg[k].msg_hdr.msg_iovlen = 2;
+		b->msg[k].msg_hdr.msg_iovlen = s->cfg.keyed ? 3 : 2;
 		b->n++;
-		b->bytes += DNBD_REPLY_LEN + m.data_len;
+		b->bytes += DNBD_REPLY_LEN + m.data_len +
+			    (s->cfg.keyed ? DNBD_MAC_LEN : 0);
 		b->data_bytes += m.data_len;
 		if (b->n == SEND_BATCH)
 			batch_flush(s, img, fd, b);

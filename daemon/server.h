@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "dnbd_wire.h"
+#include "dnbd_auth.h"
 #include "net.h"
 
 #define SRV_COUNTERS(X)							\
@@ -29,7 +30,8 @@
 	X(drop_short) X(drop_magic) X(drop_version) X(drop_length)	\
 	X(drop_type) X(drop_field) X(drop_image) X(send_errors)	\
 	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)	\
-	X(own_looped)
+	X(own_looped) X(requests_ratelimited) X(control_ratelimited)	\
+	X(auth_missing) X(auth_failures) X(auth_unexpected)
 
 #define SC_ENUM(name) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
@@ -90,6 +92,10 @@ struct srv_config {
 	uint32_t revision;
 	bool rev_set;
 	int verbose;
+	uint64_t client_rate;		/* --client-rate, bytes/s per source */
+	const char *key_file;
+	bool keyed;			/* --key-file: tag and check */
+	struct dnbd_key key;
 };
 
 struct pacer {
@@ -98,6 +104,16 @@ struct pacer {
 	uint64_t burst;
 	int64_t tokens;		/* may go negative: debt */
 	uint64_t last_us;
+};
+
+/* Per-source token buckets (srcrate.c); event loop only. */
+struct srcrate_slot;
+struct srcrate {
+	struct srcrate_slot *slots;
+	uint64_t rate;		/* bytes per second, 0: off */
+	uint64_t burst;
+	uint64_t seed;
+	uint64_t evictions;
 };
 
 struct job {
@@ -122,6 +138,7 @@ struct server {
 	int epfd, sigfd;
 	uint64_t start_us;
 	struct pacer pacer;
+	struct srcrate srcrate;
 	_Atomic uint64_t counters[SC_MAX];
 	/* Job queue between the event loop and the workers. */
 	pthread_mutex_t qlock;
@@ -157,6 +174,13 @@ ssize_t image_read(const struct image *img, uint64_t off, void *buf,
 /* pace.c */
 void pace_init(struct pacer *p, uint64_t rate);
 bool pace_take(struct pacer *p, uint64_t bytes);
+bool pace_control(struct pacer *p, uint64_t bytes);
+
+/* srcrate.c */
+int srcrate_init(struct srcrate *r, uint64_t rate);
+void srcrate_fini(struct srcrate *r);
+bool srcrate_take(struct srcrate *r, const struct dnbd_addr *from,
+		  uint64_t cost, uint64_t now);
 
 /* serve.c */
 void serve_datagram(struct server *s, struct srv_sock *sk,

@@ -13,7 +13,7 @@ static int dnbd_ctl_version(void __user *argp)
 {
 	struct dnbd_ctl_version v = {
 		.version = DNBD_CTL_VERSION,
-		.features = DNBD_FEAT_CACHEFILE,
+		.features = DNBD_FEAT_CACHEFILE | DNBD_FEAT_AUTH,
 	};
 
 	return copy_to_user(argp, &v, sizeof(v)) ? -EFAULT : 0;
@@ -30,34 +30,48 @@ static void dnbd_set_size(struct dnbd_device *dev, sector_t sectors)
 		kobject_uevent(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE);
 }
 
-static int dnbd_bind(struct dnbd_device *dev, void __user *argp)
+/* DNBD_IOC_BIND, or DNBD_IOC_BIND_KEY when keyed. */
+static int dnbd_bind(struct dnbd_device *dev, void __user *argp, bool keyed)
 {
-	struct dnbd_session *s;
+	struct dnbd_ctl_bind_key *bk;
 	struct dnbd_ctl_bind *b;
+	struct dnbd_session *s;
+	const u8 *key = NULL;
 	int err;
 
-	b = memdup_user(argp, sizeof(*b));
-	if (IS_ERR(b))
-		return PTR_ERR(b);
+	bk = kzalloc(sizeof(*bk), GFP_KERNEL);
+	if (!bk)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (copy_from_user(bk, argp, keyed ? sizeof(*bk) : sizeof(bk->bind)))
+		goto out;
+	b = &bk->bind;
 	err = -EPROTO;
 	if (b->version != DNBD_CTL_VERSION)
 		goto out;
+	if (keyed) {
+		err = -EINVAL;
+		if (bk->key_len != DNBD_CTL_KEY_LEN)
+			goto out;
+		key = bk->key;
+	}
 	b->name[DNBD_CTL_NAME_MAX] = '\0';
 
 	mutex_lock(&dev->ctl_lock);
 	err = -EBUSY;
 	if (dev->sess)
 		goto out_unlock;
-	s = dnbd_session_create(dev, b, &err);
+	s = dnbd_session_create(dev, b, key, &err);
 	if (!s)
 		goto out_unlock;
 	/* queue_rq may use it from now on: publish it complete. */
 	smp_store_release(&dev->sess, s);
 	dev->binds++;
 	dnbd_set_size(dev, b->image_size >> SECTOR_SHIFT);
-	pr_info("%s: bound to '%s' (%llu bytes, revision %u, %u-byte segments)%s\n",
+	pr_info("%s: bound to '%s' (%llu bytes, revision %u, %u-byte segments)%s%s\n",
 		dev->disk->disk_name, s->image.name, s->image.size,
-		s->image.revision, s->seg, s->cf ? " with a cache file" : "");
+		s->image.revision, s->seg, s->cf ? " with a cache file" : "",
+		key ? ", keyed" : "");
 	if (b->image_size & (SECTOR_SIZE - 1))
 		pr_warn("%s: the image's last %llu bytes are not a whole sector and cannot be read\n",
 			dev->disk->disk_name, b->image_size & (SECTOR_SIZE - 1));
@@ -65,7 +79,7 @@ static int dnbd_bind(struct dnbd_device *dev, void __user *argp)
 out_unlock:
 	mutex_unlock(&dev->ctl_lock);
 out:
-	kfree(b);
+	kfree_sensitive(bk);	/* the key */
 	return err;
 }
 
@@ -190,6 +204,7 @@ int dnbd_ioctl(struct dnbd_device *dev, unsigned int cmd, unsigned long arg)
 	case DNBD_IOC_STATUS:
 		return dnbd_status(dev, argp);
 	case DNBD_IOC_BIND:
+	case DNBD_IOC_BIND_KEY:
 	case DNBD_IOC_UNBIND:
 	case DNBD_IOC_SET_CACHE:
 		if (!capable(CAP_SYS_ADMIN))
@@ -200,7 +215,9 @@ int dnbd_ioctl(struct dnbd_device *dev, unsigned int cmd, unsigned long arg)
 	}
 	switch (cmd) {
 	case DNBD_IOC_BIND:
-		return dnbd_bind(dev, argp);
+		return dnbd_bind(dev, argp, false);
+	case DNBD_IOC_BIND_KEY:
+		return dnbd_bind(dev, argp, true);
 	case DNBD_IOC_UNBIND:
 		return dnbd_unbind(dev);
 	default:

@@ -114,9 +114,10 @@ static inline void dnbd_count(struct dnbd_session *s,
 extern int dnbd_major;
 
 /* dnbd_session.c */
+/* key: the lab key (DNBD_CTL_KEY_LEN bytes), or NULL. */
 struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 					 const struct dnbd_ctl_bind *b,
-					 int *err);
+					 const u8 *key, int *err);
 void dnbd_session_kill(struct dnbd_session *s);
 void dnbd_session_destroy(struct dnbd_session *s);
 blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq);

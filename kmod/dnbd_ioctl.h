@@ -35,6 +35,7 @@ struct dnbd_ctl_version {
 };
 
 #define DNBD_FEAT_CACHEFILE	0x1
+#define DNBD_FEAT_AUTH		0x2	/* DNBD_IOC_BIND_KEY */
 
 /*
  * DNBD_IOC_BIND: attach an image.  The driver takes its own references
@@ -59,6 +60,21 @@ struct dnbd_ctl_bind {
 };
 
 #define DNBD_BIND_MULTICAST	0x1
+
+/*
+ * DNBD_IOC_BIND_KEY: DNBD_IOC_BIND with the lab key (docs/security.md).
+ * The session tags every datagram it sends and drops every datagram
+ * without a valid tag.  A new command, so that DNBD_IOC_BIND and its
+ * structure stay as they were.
+ */
+#define DNBD_CTL_KEY_LEN	32
+
+struct dnbd_ctl_bind_key {
+	struct dnbd_ctl_bind bind;
+	__u32 key_len;		/* DNBD_CTL_KEY_LEN */
+	__u32 pad;
+	__u8 key[DNBD_CTL_KEY_LEN];
+};
 
 struct dnbd_ctl_server {
 	__u16 id;
@@ -95,5 +111,6 @@ struct dnbd_ctl_cache {
 #define DNBD_IOC_UNBIND		_IO(DNBD_IOC_MAGIC, 2)
 #define DNBD_IOC_SET_CACHE	_IOW(DNBD_IOC_MAGIC, 3, struct dnbd_ctl_cache)
 #define DNBD_IOC_STATUS		_IOWR(DNBD_IOC_MAGIC, 4, struct dnbd_ctl_status)
+#define DNBD_IOC_BIND_KEY	_IOW(DNBD_IOC_MAGIC, 5, struct dnbd_ctl_bind_key)
 
 #endif /* DNBD_IOCTL_H */

@@ -39,6 +39,10 @@ module_param(cache, charp, 0444);
 MODULE_PARM_DESC(cache, "ignored: the initramfs's dnbd.cache=");
 module_param(overlay, charp, 0444);
 MODULE_PARM_DESC(overlay, "ignored: the initramfs's dnbd.overlay=");
+/* Not shown in sysfs: the lab key reaches the driver by DNBD_IOC_BIND_KEY. */
+static char *key;
+module_param(key, charp, 0);
+MODULE_PARM_DESC(key, "ignored: the initramfs's dnbd.key=");
 
 int dnbd_major;
 static struct dnbd_device **dnbd_devs;

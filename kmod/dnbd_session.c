@@ -416,7 +416,7 @@ static void dnbd_addr_from_ctl(struct dnbd_addr *a,
 }
 
 static int dnbd_session_cfg(struct dnbd_client_cfg *cfg,
-			    const struct dnbd_ctl_bind *b)
+			    const struct dnbd_ctl_bind *b, const u8 *key)
 {
 	unsigned int i;
 
@@ -439,6 +439,10 @@ static int dnbd_session_cfg(struct dnbd_client_cfg *cfg,
 	cfg->seg_size = b->seg_size;
 	cfg->cache_bytes = b->mem_cache_bytes;
 	cfg->io_timeout_us = (u64)b->io_timeout_ms * USEC_PER_MSEC;
+	if (key) {
+		dnbd_key_init(&cfg->key, key);
+		cfg->keyed = true;
+	}
 	return 0;
 }
 
@@ -483,7 +487,7 @@ static struct socket *dnbd_session_sock(int fd, int *err)
 
 struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 					 const struct dnbd_ctl_bind *b,
-					 int *err)
+					 const u8 *key, int *err)
 {
 	struct dnbd_env env = {
 		.send = env_send, .alloc = env_alloc, .free = env_free,
@@ -494,11 +498,12 @@ struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 	struct dnbd_session *s;
 	unsigned int i;
 
-	*err = dnbd_session_cfg(&cfg, b);
+	*err = dnbd_session_cfg(&cfg, b, key);
 	if (*err)
 		return NULL;
 	s = kvzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s) {
+		dnbd_key_wipe(&cfg.key);
 		*err = -ENOMEM;
 		return NULL;
 	}
@@ -508,7 +513,9 @@ struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 	for (i = 0; i < DNBD_DC_MAX; i++)
 		atomic64_set(&s->counters[i], 0);
 	env.ctx = s;
-	if (dnbd_client_init(&s->core, &cfg, &env)) {
+	*err = dnbd_client_init(&s->core, &cfg, &env);
+	dnbd_key_wipe(&cfg.key);	/* the core has its own copy */
+	if (*err) {
 		*err = -EINVAL;		/* seg_size out of range */
 		goto out_free;
 	}

@@ -41,6 +41,9 @@ static void count_verdict(struct dnbd_client *c, enum dnbd_verdict v)
 		[DNBD_BAD_CRC] = DNBD_CC_crc_failures,
 		[DNBD_BAD_TYPE] = DNBD_CC_drop_type,
 		[DNBD_BAD_FIELD] = DNBD_CC_drop_field,
+		[DNBD_BAD_NOMAC] = DNBD_CC_auth_missing,
+		[DNBD_BAD_MAC] = DNBD_CC_auth_failures,
+		[DNBD_BAD_KEYED] = DNBD_CC_auth_unexpected,
 	};
 
 	if (v > DNBD_OK && v < DNBD_VERDICT_MAX)
@@ -278,6 +281,9 @@ unsigned int dnbd_client_servers_up(const struct dnbd_client *c)
 static void send_to(struct dnbd_client *c, const struct dnbd_addr *to,
 		    size_t len)
 {
+	if (len && c->cfg.keyed)
+		len = dnbd_auth_seal(c->txbuf, len, sizeof(c->txbuf),
+				     &c->cfg.key);
 	if (len)
 		c->env.send(c->env.ctx, to, c->txbuf, len);
 }
@@ -464,10 +470,14 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 	if (dnbd_image_id(m.name, m.name_len, m.size, m.revision) !=
 	    h->image_id) {
 		count(c, DNBD_CC_drop_image, 1);
+		count(c, DNBD_CC_announces_dropped, 1);
 		return;
 	}
+	/* Another image, or another size or revision of ours, perhaps
+	 * under the id of one of our servers: never switch to it. */
 	if (c->selected && h->image_id != c->image.id) {
 		count(c, DNBD_CC_drop_image, 1);
+		count(c, DNBD_CC_announces_dropped, 1);
 		return;
 	}
 	count(c, DNBD_CC_announces_received, 1);
@@ -478,6 +488,10 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 		s = srv_add(c, h->sender, h->image_id);
 	if (!s)
 		return;
+	/* Two hosts claiming one server id (or a server that moved). */
+	if (s->addr.family && (s->addr.port != from->port ||
+			       memcmp(s->addr.ip, from->ip, sizeof(from->ip))))
+		count(c, DNBD_CC_server_moved, 1);
 	s->addr = *from;
 	s->seg_max = m.seg_max;
 	s->last_rx_us = now;
@@ -673,6 +687,9 @@ void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
 	enum dnbd_verdict v;
 
 	v = dnbd_decode_hdr(buf, len, &h);
+	if (v == DNBD_OK)	/* from here on, len excludes the tag */
+		v = dnbd_auth_check(buf, &len,
+				    c->cfg.keyed ? &c->cfg.key : NULL);
 	if (v != DNBD_OK) {
 		count_verdict(c, v);
 		return;
@@ -734,6 +751,7 @@ void dnbd_client_fini(struct dnbd_client *c)
 {
 	dnbd_client_cancel_all(c, -DNBD_ERR_CANCELED);
 	dnbd_cache_fini(&c->cache, &c->env);
+	dnbd_key_wipe(&c->cfg.key);
 }
 
 int dnbd_client_select(struct dnbd_client *c,

@@ -17,6 +17,7 @@
 #include "dnbd_port.h"
 #include "dnbd_wire.h"
 #include "dnbd_cache.h"
+#include "dnbd_auth.h"
 
 #define DNBD_MAX_SERVERS	16
 #define DNBD_MAX_IMAGES		16
@@ -71,7 +72,9 @@ struct dnbd_env {
 	X(errors_received) X(reads_completed) X(reads_failed)		\
 	X(crc_failures) X(drop_short) X(drop_magic) X(drop_version)	\
 	X(drop_length) X(drop_type) X(drop_field) X(drop_image)	\
-	X(drop_range) X(drop_segsize) X(drop_own)
+	X(drop_range) X(drop_segsize) X(drop_own)			\
+	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
+	X(announces_dropped) X(server_moved)
 
 #define DNBD_CC_ENUM(name) DNBD_CC_##name,
 enum dnbd_client_counter { DNBD_CLIENT_COUNTERS(DNBD_CC_ENUM) DNBD_CC_MAX };
@@ -117,6 +120,14 @@ struct dnbd_client_cfg {
 	uint32_t hello_interval_us;	/* 1 s */
 	uint64_t io_timeout_us;		/* 0: reads wait for a server forever */
 	uint32_t client_id;		/* 0: drawn from env->random */
+	/*
+	 * With keyed: every datagram sent carries a tag, and every datagram
+	 * received without a valid one is dropped (auth_missing,
+	 * auth_failures).  Without: tagged datagrams are dropped
+	 * (auth_unexpected).  dnbd_client_fini() wipes the key.
+	 */
+	bool keyed;
+	struct dnbd_key key;
 };
 
 /* One read of [offset, offset + length); the host owns the memory. */
@@ -166,7 +177,7 @@ struct dnbd_client {
 	uint16_t refused_by;		/* a server answered HELLO with ERROR */
 	uint16_t refused_code;
 	uint64_t counters[DNBD_CC_MAX];
-	uint8_t txbuf[DNBD_READ_LEN + DNBD_NAME_MAX + 64];
+	uint8_t txbuf[DNBD_HELLO_LEN + DNBD_NAME_MAX + DNBD_MAC_LEN + 64];
 };
 
 int dnbd_client_init(struct dnbd_client *c, const struct dnbd_client_cfg *cfg,

@@ -29,6 +29,7 @@ enum dnbd_type {
 /* Header flags. */
 #define DNBD_F_RETRY	0x0001	/* READ: a retransmission, never suppressed */
 #define DNBD_F_LAST	0x0002	/* REPLY: last segment sent for this request */
+#define DNBD_F_AUTH	0x0004	/* any: a DNBD_MAC_LEN tag ends the datagram */
 
 /* Error codes carried by DNBD_T_ERROR. */
 enum dnbd_errcode {
@@ -52,7 +53,9 @@ enum dnbd_errcode {
 #define DNBD_SEG_DEFAULT	1400	/* 1400 + 48 + 28 fits a 1500 MTU */
 #define DNBD_SEG_MAX		8900	/* 9000-byte jumbo frames */
 #define DNBD_REQ_SEGS_MAX	128	/* segments in one READ (mask bits) */
-#define DNBD_DGRAM_MAX		(DNBD_REPLY_LEN + DNBD_SEG_MAX)
+#define DNBD_KEY_LEN		32	/* the lab key (dnbd_auth.h) */
+#define DNBD_MAC_LEN		16	/* keyed BLAKE2s-128 tag */
+#define DNBD_DGRAM_MAX		(DNBD_REPLY_LEN + DNBD_SEG_MAX + DNBD_MAC_LEN)
 
 /* Host-order view of the common header. */
 struct dnbd_hdr {
@@ -120,6 +123,9 @@ enum dnbd_verdict {
 	DNBD_BAD_CRC,
 	DNBD_BAD_TYPE,		/* unknown, or not for this receiver */
 	DNBD_BAD_FIELD,		/* a field out of its allowed range */
+	DNBD_BAD_NOMAC,		/* keyed receiver: no DNBD_F_AUTH tag */
+	DNBD_BAD_MAC,		/* keyed receiver: wrong tag */
+	DNBD_BAD_KEYED,		/* receiver without a key: tagged datagram */
 	DNBD_VERDICT_MAX
 };
 

@@ -19,6 +19,9 @@ const char *const dnbd_verdict_names[DNBD_VERDICT_MAX] = {
 	[DNBD_BAD_CRC] = "crc",
 	[DNBD_BAD_TYPE] = "type",
 	[DNBD_BAD_FIELD] = "field",
+	[DNBD_BAD_NOMAC] = "auth_missing",
+	[DNBD_BAD_MAC] = "auth_failure",
+	[DNBD_BAD_KEYED] = "auth_unexpected",
 };
 
 /* Big-endian accessors: the only way bytes become numbers here. */

@@ -13,6 +13,10 @@
 #   an erofs image (6.1) or an ext4 image (6.12) on the server's next groups
 # and on the last kernel a fifth: netroot=dnbd:... with dnbd.overlay=none.
 # The root=dnbd: client's overlay is a 64 MiB tmpfs (dnbd.overlay=tmpfs:64M).
+# The dnbd.root= client is keyed (dnbd.key=): it boots from a keyed server
+# of the squashfs while a rogue host sends untagged replies of wrong data
+# to that group, and checks that it dropped them (auth_missing) and that
+# the key file the initramfs wrote in /run/dnbd is gone.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/dracut.sh
 source "$(dirname "$0")/lib/dracut.sh"
@@ -30,6 +34,20 @@ dr_image "$W/tree" "$W" "$IMG-erofs" --fs erofs
 dr_image "$W/tree" "$W" "$IMG-ext4" --fs ext4
 # Three images: groups GROUP, GROUP+1 (erofs), GROUP+2 (ext4).
 dr_serve "$GROUP" "$GROUP,image=$IMG,fstype=squashfs" "$IMG" "$IMG-erofs" "$IMG-ext4"
+# The dnbd.root= clients boot keyed (dnbd.key=) from a keyed server of the
+# squashfs on KGROUP, where a rogue sends untagged replies of wrong data.
+KGROUP=239.77.0.13
+key=$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$key" >"$W/lab.key"
+net_bg srv "$W/keyed.log" "$DNBD_SERVER" -m "$KGROUP" -i 2 \
+	-d "$W/$IMG.img,name=$IMG" --key-file "$W/lab.key" --stats "$W/keyed.json"
+wait_for 30 json_ready "$W/keyed.json" || fail "the keyed server did not start"
+net_add_host rogue 10.77.0.66
+net_bg rogue "$W/forge.log" "$DNBD_FORGE" --to "$KGROUP" --iface eth0 \
+	--kind reply-wrongdata --spread --count 100000 --interval-ms 20 \
+	--image-id "$(json_get "$W/keyed.json" '.images[0].id')" \
+	--size "$(stat -c %s "$W/$IMG.img")"
+forge_pid=$NET_LAST_PID
 
 mapfile -t flavors < <(dnbd_kernels)
 for flav in "${flavors[@]}"; do
@@ -41,7 +59,8 @@ for flav in "${flavors[@]}"; do
 	k=${flav//./}
 	names=("a$k" "b$k" "c$k")
 	before=$(net_port_tx_bytes srv)
-	dr_boot "a$k" "$kver" systemd "dnbd.root=$GROUP,image=$IMG,fstype=squashfs"
+	dr_boot "a$k" "$kver" systemd \
+		"dnbd.root=$KGROUP,image=$IMG,fstype=squashfs dnbd.key=$key dnbdtest.keyed=1"
 	dr_boot "b$k" "$kver" plain \
 		"root=dnbd:$GROUP,image=$IMG dnbd.overlay=tmpfs:64M dnbdtest.tmpfs=65536k"
 	dr_boot "c$k" "$kver" "$dhcpvar" "root=dhcp"
@@ -63,4 +82,8 @@ for flav in "${flavors[@]}"; do
 		"for ${#names[@]} boots from images of $(($(stat -c %s "$W/$IMG.img") / 1024)) KiB"
 	pass "$kver: dnbd.root=, root=dnbd:, DHCP root-path, $([[ "$flav" == "${flavors[-1]}" ]] && echo "ext4, netroot=dnbd: (no overlay)" || echo erofs) boot to the root"
 done
+kill -TERM "$forge_pid" 2>/dev/null || true
+wait "$forge_pid" 2>/dev/null || true
+info "rogue: $(tail -n 1 "$W/forge.log"); keyed server:" \
+	"$(jq -c '.counters | {requests, segments_sent, auth_missing}' "$W/keyed.json")"
 check_sanitizer_logs "$W"

@@ -11,6 +11,9 @@
 #   - adds a cache file to a bound device (dnbd-client -c alone),
 #   - binds over unicast, cuts the server off: a read waits and resumes;
 #     with --timeout 2 it fails with EIO instead,
+#   - binds with the lab key (dnbd-client --key-file, DNBD_IOC_BIND_KEY)
+#     to a keyed server while a rogue on the LAN sends untagged replies of
+#     wrong data: reads 16 MiB, checks its sha256 and auth_missing,
 #   - unbinds a device with reads in flight, then rmmods the driver.
 # The test then greps the guest's kernel log for oopses and warnings.
 set -euo pipefail
@@ -23,6 +26,7 @@ GROUP=239.77.0.1
 SQGROUP=239.77.0.2
 SLOWPORT=5002
 UCPORT=5003
+KEYPORT=5004
 SIZE_MIB=64
 SEG=1400
 
@@ -35,6 +39,11 @@ net_add_host srv 10.77.0.11
 make_image "$W/rand.img" "$SIZE_MIB"
 sha=$(sha_of "$W/rand.img")
 partsha=$(dd if="$W/rand.img" bs=64k skip=300 count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
+keysha=$(head -c $((16 * MIB)) "$W/rand.img" | sha256sum | cut -d' ' -f1)
+# The lab key; the guest gets it on its command line (vmt.key), as
+# dnbd.key= would give it to a dracut initramfs.
+key=$(head -c32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$key" >"$W/lab.key"
 segs=$(((SIZE_MIB * MIB + SEG - 1) / SEG))
 mkdir -p "$W/sqroot"
 make_image "$W/sqroot/data.bin" 2
@@ -52,6 +61,16 @@ net_bg srv "$W/ucast.log" "$DNBD_SERVER" -m 10.77.0.11 -p "$UCPORT" -i 5 \
 wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
 wait_for 30 json_ready "$W/ucast.json" || fail "the unicast server did not start"
 wait_for 30 json_ready "$W/slow.json" || fail "the slow server did not start"
+net_bg srv "$W/keyed.log" "$DNBD_SERVER" -m "$GROUP" -p "$KEYPORT" -i 7 \
+	-d "$W/rand.img,name=rand" --key-file "$W/lab.key" --stats "$W/keyed.json"
+wait_for 30 json_ready "$W/keyed.json" || fail "the keyed server did not start"
+# A rogue without the key: untagged replies of wrong data all over the
+# image, with correct CRCs, for as long as the guests run.
+net_bg srv "$W/forge.log" "$DNBD_FORGE" --to "$GROUP" --port "$KEYPORT" \
+	--iface eth0 --kind reply-wrongdata --spread --count 100000 \
+	--interval-ms 10 --image-id "$(json_get "$W/keyed.json" '.images[0].id')" \
+	--size $((SIZE_MIB * MIB))
+forge_pid=$NET_LAST_PID
 
 while read -r flavor; do
 	kver=$(vmk_resolve "$flavor") || fail "cannot resolve kernel $flavor"
@@ -59,13 +78,18 @@ while read -r flavor; do
 	dnbd_vm_initrd "$kver" "$W/$name.img" t-kmod.sh squashfs
 	start=$EPOCHREALTIME
 	VM_MEM=768 vm_start "$name" "$kver" "$W/$name.img" 10.77.0.21/24 \
-		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.ucast=10.77.0.11 vmt.ucport=$UCPORT vmt.sha=$sha vmt.partsha=$partsha vmt.segs=$segs vmt.sqsha=$sqsha"
+		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.ucast=10.77.0.11 vmt.ucport=$UCPORT vmt.sha=$sha vmt.partsha=$partsha vmt.segs=$segs vmt.sqsha=$sqsha vmt.keyport=$KEYPORT vmt.key=$key vmt.keysha=$keysha"
 	rc=0
 	vm_wait "$name" 900 || rc=$?
 	vm_output "$name" | grep '^guest: '
 	((rc == 0)) || fail "$kver: the guest's test failed ($(vm_rc_text "$rc"))"
 	vm_check_dmesg "$name" || fail "$kver: oops or warning in the guest's kernel log"
-	pass "$kver: read, squashfs, cache file, unbind in flight, rmmod ($(elapsed_since "$start") s)"
+	pass "$kver: read, squashfs, cache file, keyed bind, unbind in flight, rmmod ($(elapsed_since "$start") s)"
 	vm_stop "$name"
 done < <(dnbd_kernels)
+kill -TERM "$forge_pid" 2>/dev/null || true
+wait "$forge_pid" 2>/dev/null || true
+info "rogue: $(tail -n 1 "$W/forge.log"); keyed server:" \
+	"$(jq -c '.counters | {requests, segments_sent, auth_missing}' \
+	"$W/keyed.json")"
 check_sanitizer_logs "$W"

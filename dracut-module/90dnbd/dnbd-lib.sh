@@ -197,6 +197,43 @@ dnbd_verity_parse() {
 	return 0
 }
 
+# dnbd_key_parse: reads dnbd.key= (64 hex digits) and dnbd.keyfile= (a
+# file in the initramfs) into dnbd_key and dnbd_keyfile; 1 on bad input.
+# docs/security.md: /proc/cmdline is readable by every local user, a key
+# file in the initramfs by whoever can fetch the initramfs.
+dnbd_key_parse() {
+	dnbd_key="" dnbd_keyfile="" dnbd_err=""
+	_k=$(getarg dnbd.key=) || _k=""
+	_f=$(getarg dnbd.keyfile=) || _f=""
+	if [ -n "$_k" ] && [ -n "$_f" ]; then
+		dnbd_err="give dnbd.key= or dnbd.keyfile=, not both"
+		return 1
+	fi
+	if [ -n "$_k" ]; then
+		case "$_k" in
+		*[!0-9a-fA-F]*)
+			dnbd_err="dnbd.key: not hex (64 hex digits, e.g. od -An -tx1 lab.key)"
+			return 1 ;;
+		esac
+		[ ${#_k} -eq 64 ] ||
+			{ dnbd_err="dnbd.key: ${#_k} hex digits, not 64"; return 1; }
+		dnbd_key=$_k
+	fi
+	if [ -n "$_f" ]; then
+		case "$_f" in
+		/*) ;;
+		*) dnbd_err="dnbd.keyfile: '$_f' is not an absolute path"; return 1 ;;
+		esac
+		dnbd_keyfile=$_f
+	fi
+	return 0
+}
+
+# dnbd_key_write FILE: dnbd_key into FILE, readable by root only.
+dnbd_key_write() {
+	(umask 077 && printf '%s\n' "$dnbd_key" >"$1")
+}
+
 # dnbd_root_dev: the device the root file system is mounted from.
 dnbd_root_dev() {
 	if [ -n "$(getarg dnbd.verity=)" ]; then

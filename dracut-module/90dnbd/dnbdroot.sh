@@ -23,6 +23,7 @@ NEWROOT=$3
 
 dnbd_parse "${nroot#dnbd:}" || die "dnbd: $dnbd_err"
 dnbd_verity_parse || die "dnbd: $dnbd_err"
+dnbd_key_parse || die "dnbd: $dnbd_err"
 mkdir -p /run/dnbd
 
 modprobe -q dnbd
@@ -43,11 +44,25 @@ fi
 [ -n "$dnbd_seg" ] && set -- "$@" --seg-size "$dnbd_seg"
 [ -n "$dnbd_memcache" ] && set -- "$@" --cache-size "$dnbd_memcache"
 iface=${dnbd_iface:-$netif}
+# The lab key: dnbd-client hands it to the kernel (DNBD_IOC_BIND_KEY); the
+# file in /run lives only as long as the bind takes.
+keyfile=""
+if [ -n "$dnbd_key" ]; then
+	keyfile=/run/dnbd/lab.key
+	dnbd_key_write "$keyfile" || die "dnbd: cannot write $keyfile"
+	set -- "$@" --key-file "$keyfile"
+elif [ -n "$dnbd_keyfile" ]; then
+	[ -r "$dnbd_keyfile" ] || die "dnbd: dnbd.keyfile $dnbd_keyfile is not in the initramfs"
+	set -- "$@" --key-file "$dnbd_keyfile"
+fi
 
-info "dnbd: binding /dev/dnbd0 to $dnbd_addrs port $dnbd_port${dnbd_image:+ image $dnbd_image} on $iface"
-if ! dnbd-client -d /dev/dnbd0 -b "$dnbd_addrs" -p "$dnbd_port" -I "$iface" \
+info "dnbd: binding /dev/dnbd0 to $dnbd_addrs port $dnbd_port${dnbd_image:+ image $dnbd_image} on $iface${keyfile:+ (keyed)}"
+rc=0
+dnbd-client -d /dev/dnbd0 -b "$dnbd_addrs" -p "$dnbd_port" -I "$iface" \
 	--timeout "$dnbd_timeout" --discover "$dnbd_discover" "$@" \
-	>/run/dnbd/client.log 2>&1; then
+	>/run/dnbd/client.log 2>&1 || rc=$?
+[ -n "$keyfile" ] && rm -f "$keyfile"
+if [ $rc -ne 0 ]; then
 	warn "dnbd: $(cat /run/dnbd/client.log)"
 	warn "dnbd: could not bind /dev/dnbd0 to $dnbd_addrs (port $dnbd_port)"
 	exit 1

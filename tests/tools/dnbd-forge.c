@@ -9,9 +9,9 @@
  * Every datagram is built with the encoders of proto/dnbd_wire.h and then,
  * for the hostile kinds, damaged in one precise way, so that a test can
  * check that the receiver counts it under the right drop counter and that
- * the read it disturbs still returns the right bytes.  Only libc and
- * proto/ are used: this tool must not share code (or bugs) with the
- * programs it attacks.
+ * the read it disturbs still returns the right bytes.  Only libc,
+ * proto/ and the key file reader are used: this tool must not share code
+ * (or bugs) with the programs it attacks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,11 +23,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dnbd_auth.h"
 #include "dnbd_wire.h"
+#include "keyfile.h"
 
 enum kind {
 	K_REPLY_BADCRC,
@@ -40,6 +44,16 @@ enum kind {
 	K_READ_FLOOD,
 	K_GARBAGE,
 	K_ANNOUNCE_BOGUS,
+	K_REPLY_REVISION,
+	K_REPLY_SHORT,
+	K_REPLY_OVERSIZE,
+	K_REPLY_HUGE,
+	K_REPLY_MISALIGNED,
+	K_REPLY_SEGSIZE,
+	K_ANNOUNCE_COLLIDE,
+	K_ANNOUNCE_FAKE,
+	K_HELLO_FLOOD,
+	K_REPLAY,
 	K_MAX
 };
 
@@ -54,6 +68,16 @@ static const char *const kind_names[K_MAX] = {
 	[K_READ_FLOOD] = "read-flood",
 	[K_GARBAGE] = "garbage",
 	[K_ANNOUNCE_BOGUS] = "announce-bogus",
+	[K_REPLY_REVISION] = "reply-revision",
+	[K_REPLY_SHORT] = "reply-short",
+	[K_REPLY_OVERSIZE] = "reply-oversize",
+	[K_REPLY_HUGE] = "reply-huge",
+	[K_REPLY_MISALIGNED] = "reply-misaligned",
+	[K_REPLY_SEGSIZE] = "reply-segsize",
+	[K_ANNOUNCE_COLLIDE] = "announce-collide",
+	[K_ANNOUNCE_FAKE] = "announce-fake",
+	[K_HELLO_FLOOD] = "hello-flood",
+	[K_REPLAY] = "replay",
 };
 
 struct opts {
@@ -70,6 +94,17 @@ struct opts {
 	unsigned long interval_ms;
 	bool have_size;
 	bool have_offset;
+	const char *name;		/* --name: the real image's */
+	uint32_t revision;		/* --revision: the real image's */
+	bool have_name, have_revision;
+	unsigned long segs;		/* --segs: READ seg_count (read-flood) */
+	bool retry;			/* --retry: READs carry RETRY */
+	const char *from;		/* --from GROUP: replay source */
+	unsigned long dup;		/* --dup N: each replayed N times */
+	unsigned long duration_s;	/* --duration-s: replay's limit */
+	bool spread;			/* --spread: random full segments */
+	bool keyed;			/* --key-file: tag what is sent */
+	struct dnbd_key key;
 };
 
 static const char usage_text[] =
@@ -87,6 +122,23 @@ static const char usage_text[] =
 	"  read-flood       valid READ requests for offset 0\n"
 	"  garbage          random bytes\n"
 	"  announce-bogus   ANNOUNCE whose id does not match name/size/revision\n"
+	"  reply-revision   valid REPLY for --name/--size with --revision + 1\n"
+	"  reply-short      valid REPLY of a full segment, 100 bytes short\n"
+	"  reply-oversize   valid REPLY carrying --seg-size + 100 bytes\n"
+	"  reply-huge       valid 9600-byte REPLY, larger than any datagram\n"
+	"  reply-misaligned valid REPLY at --offset + 1\n"
+	"  reply-segsize    valid REPLY on a 1024-byte grid\n"
+	"  announce-collide consistent ANNOUNCE from --sender for --name with\n"
+	"                   --size + 4096 and --revision + 1 (another image)\n"
+	"  announce-fake    consistent ANNOUNCE of the real image (--name, --size,\n"
+	"                   --revision) from server --sender + i%8\n"
+	"  hello-flood      HELLOs for any image\n"
+	"  replay           forward the REPLYs and ANNOUNCEs heard on --from GROUP\n"
+	"                   to --to, each --dup times (up to --count heard, or\n"
+	"                   --duration-s seconds)\n"
+	"read-flood takes --segs N (1..128 segments each) and --retry.\n"
+	"--spread (with --size): REPLYs at random full segments, not --offset.\n"
+	"--key-file F tags every datagram with that key (a rogue with a key).\n"
 	"--size is required by reply-range and read-range.  Defaults: --port 5001\n"
 	"--seg-size 1400 --sender 4242 --count 1 --interval-ms 0 --offset 0.\n"
 	"Exit: 0 sent, 1 runtime error, 2 usage error.\n";
@@ -155,6 +207,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "count", required_argument, NULL, 'c' },
 		{ "interval-ms", required_argument, NULL, 'w' },
 		{ "iface", required_argument, NULL, 'I' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "revision", required_argument, NULL, 'r' },
+		{ "segs", required_argument, NULL, 'N' },
+		{ "retry", no_argument, NULL, 'R' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "dup", required_argument, NULL, 'D' },
+		{ "duration-s", required_argument, NULL, 'T' },
+		{ "key-file", required_argument, NULL, 'K' },
+		{ "spread", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -166,6 +227,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->seg_size = DNBD_SEG_DEFAULT;
 	o->sender = 4242;
 	o->count = 1;
+	o->segs = 1;
+	o->dup = 1;
+	o->duration_s = 60;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': o->to = optarg; break;
@@ -192,6 +256,42 @@ static void parse_args(int argc, char **argv, struct opts *o)
 						   3600000);
 			break;
 		case 'I': o->iface = optarg; break;
+		case 'n':
+			o->name = optarg;
+			o->have_name = strlen(optarg) > 0 &&
+				       strlen(optarg) <= DNBD_NAME_MAX;
+			if (!o->have_name)
+				usage_error("bad --name '%s'", optarg);
+			break;
+		case 'r':
+			o->revision = (uint32_t)parse_num("--revision", optarg,
+							  0, UINT32_MAX);
+			o->have_revision = true;
+			break;
+		case 'N':
+			o->segs = parse_num("--segs", optarg, 1,
+					    DNBD_REQ_SEGS_MAX);
+			break;
+		case 'R': o->retry = true; break;
+		case 'P': o->spread = true; break;
+		case 'F': o->from = optarg; break;
+		case 'D': o->dup = parse_num("--dup", optarg, 1, 100); break;
+		case 'T':
+			o->duration_s = parse_num("--duration-s", optarg, 1,
+						  3600);
+			break;
+		case 'K': {
+			uint8_t raw[DNBD_KEY_LEN];
+			char err[512];
+
+			if (key_file_load(optarg, raw, err, sizeof(err))) {
+				fprintf(stderr, "dnbd-forge: %s\n", err);
+				exit(2);
+			}
+			dnbd_key_init(&o->key, raw);
+			o->keyed = true;
+			break;
+		}
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default: usage_error("%s", "bad option");
 		}
@@ -202,8 +302,16 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		usage_error("%s", "--to is required");
 	if (!have_kind)
 		usage_error("%s", "--kind is required");
-	if (!have_id && o->kind != K_GARBAGE)
+	if (!have_id && o->kind != K_GARBAGE && o->kind != K_HELLO_FLOOD &&
+	    o->kind != K_REPLAY)
 		usage_error("%s", "--image-id is required");
+	if ((o->kind == K_REPLY_REVISION || o->kind == K_ANNOUNCE_COLLIDE ||
+	     o->kind == K_ANNOUNCE_FAKE) &&
+	    (!o->have_name || !o->have_size || !o->have_revision))
+		usage_error("--kind %s needs --name, --size and --revision",
+			    kind_names[o->kind]);
+	if (o->kind == K_REPLAY && !o->from)
+		usage_error("%s", "--kind replay needs --from GROUP");
 	if (!o->have_size &&
 	    (o->kind == K_REPLY_RANGE || o->kind == K_READ_RANGE))
 		usage_error("--size is required by --kind %s",
@@ -245,9 +353,11 @@ static uint64_t first_offset_past(uint64_t size, uint64_t seg)
 	return (size + seg - 1) / seg * seg;
 }
 
-/* A complete, sealed REPLY of a full segment of random data. */
-static size_t build_reply(uint8_t *buf, size_t buflen, const struct opts *o,
-			  uint64_t image_id, uint64_t offset)
+/* A complete, sealed REPLY of data_len bytes of random data. */
+static size_t build_reply_len(uint8_t *buf, size_t buflen,
+			      const struct opts *o, uint64_t image_id,
+			      uint64_t offset, uint16_t seg_size,
+			      uint16_t data_len)
 {
 	struct dnbd_reply m;
 	size_t len;
@@ -256,9 +366,9 @@ static size_t build_reply(uint8_t *buf, size_t buflen, const struct opts *o,
 	m.client_id = rng_nonzero32();
 	m.req_id = (uint32_t)rng();
 	m.echo = (uint32_t)rng();
-	m.seg_size = (uint16_t)o->seg_size;
+	m.seg_size = seg_size;
 	m.offset = offset;
-	m.data_len = (uint16_t)o->seg_size;
+	m.data_len = data_len;
 	len = dnbd_encode_reply_hdr(buf, buflen, DNBD_F_LAST,
 				    (uint16_t)o->sender, image_id, &m);
 	if (!len)
@@ -266,6 +376,32 @@ static size_t build_reply(uint8_t *buf, size_t buflen, const struct opts *o,
 	rng_fill(buf + DNBD_REPLY_LEN, m.data_len);
 	dnbd_seal(buf, len);
 	return len;
+}
+
+/* A complete, sealed REPLY of a full segment of random data. */
+static size_t build_reply(uint8_t *buf, size_t buflen, const struct opts *o,
+			  uint64_t image_id, uint64_t offset)
+{
+	return build_reply_len(buf, buflen, o, image_id, offset,
+			       (uint16_t)o->seg_size, (uint16_t)o->seg_size);
+}
+
+/* A consistent ANNOUNCE: its id is what name, size and revision say. */
+static size_t build_announce(uint8_t *buf, size_t buflen, uint16_t sender,
+			     const char *name, uint64_t size, uint32_t rev,
+			     uint16_t seg_max)
+{
+	struct dnbd_announce m;
+
+	memset(&m, 0, sizeof(m));
+	m.size = size;
+	m.revision = rev;
+	m.seg_max = seg_max;
+	m.name_len = (uint8_t)strlen(name);
+	memcpy(m.name, name, m.name_len);
+	return dnbd_encode_announce(buf, buflen, sender,
+				    dnbd_image_id(name, m.name_len, size, rev),
+				    &m);
 }
 
 /* A sealed READ of one segment at offset. */
@@ -304,36 +440,110 @@ static size_t build_announce_bogus(uint8_t *buf, size_t buflen,
 }
 
 /* Builds datagram number i of the run; returns its length (0: bug). */
-static size_t build(uint8_t *buf, size_t buflen, const struct opts *o)
+static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
+		    unsigned long i)
 {
+	uint64_t off = o->offset;
 	size_t len;
 
+	/* Anywhere in the image: a forged segment any pending read may
+	 * be waiting for. */
+	if (o->spread && o->have_size && o->size >= o->seg_size)
+		off = rng() % (o->size / o->seg_size) * o->seg_size;
 	switch (o->kind) {
+	case K_REPLY_REVISION:
+		return build_reply(buf, buflen, o,
+				   dnbd_image_id(o->name, strlen(o->name),
+						 o->size, o->revision + 1),
+				   off);
+	case K_REPLY_SHORT:
+		return build_reply_len(buf, buflen, o, o->image_id, off,
+				       (uint16_t)o->seg_size,
+				       (uint16_t)(o->seg_size - 100));
+	case K_REPLY_OVERSIZE:
+		/* The encoder allows it: only the decoder checks d <= S. */
+		len = build_reply_len(buf, buflen, o, o->image_id, off,
+				      (uint16_t)o->seg_size,
+				      (uint16_t)o->seg_size + 100);
+		return len;
+	case K_REPLY_HUGE:
+		len = build_reply(buf, buflen, o, o->image_id, off);
+		if (!len || buflen < 9600)
+			return 0;
+		rng_fill(buf + len, 9600 - len);
+		buf[14] = 9600 >> 8;
+		buf[15] = 9600 & 0xff;
+		dnbd_seal(buf, 9600);
+		return 9600;
+	case K_REPLY_MISALIGNED:
+		len = build_reply(buf, buflen, o, o->image_id, off);
+		if (len) {
+			buf[47] ^= 1;	/* offset + 1 (or - 1) */
+			dnbd_seal(buf, len);
+		}
+		return len;
+	case K_REPLY_SEGSIZE:
+		return build_reply_len(buf, buflen, o, o->image_id,
+				       off / 1024 * 1024, 1024, 1024);
+	case K_ANNOUNCE_COLLIDE:
+		return build_announce(buf, buflen, (uint16_t)o->sender,
+				      o->name, o->size + 4096,
+				      o->revision + 1, (uint16_t)o->seg_size);
+	case K_ANNOUNCE_FAKE:
+		return build_announce(buf, buflen,
+				      (uint16_t)(o->sender + i % 8), o->name,
+				      o->size, o->revision,
+				      (uint16_t)o->seg_size);
+	case K_HELLO_FLOOD: {
+		struct dnbd_hello m;
+
+		memset(&m, 0, sizeof(m));
+		m.client_id = rng_nonzero32();
+		m.echo = (uint32_t)rng();
+		return dnbd_encode_hello(buf, buflen, 0, &m);
+	}
+	case K_REPLAY:
+		return 0;
 	case K_REPLY_BADCRC:
-		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		len = build_reply(buf, buflen, o, o->image_id, off);
 		if (len)
 			buf[DNBD_REPLY_LEN] ^= 0x01;
 		return len;
 	case K_REPLY_FOREIGN:
-		return build_reply(buf, buflen, o, o->image_id ^ 1, o->offset);
+		return build_reply(buf, buflen, o, o->image_id ^ 1, off);
 	case K_REPLY_RANGE:
 		return build_reply(buf, buflen, o, o->image_id,
 				   first_offset_past(o->size, o->seg_size));
 	case K_REPLY_TRUNC:
-		len = build_reply(buf, buflen, o, o->image_id, o->offset);
+		len = build_reply(buf, buflen, o, o->image_id, off);
 		return len > 10 ? len - 10 : 0;
 	case K_REPLY_WRONGDATA:
-		return build_reply(buf, buflen, o, o->image_id, o->offset);
+		return build_reply(buf, buflen, o, o->image_id, off);
 	case K_READ_BADCRC:
-		len = build_read(buf, buflen, o, o->offset);
+		len = build_read(buf, buflen, o, off);
 		if (len)
 			buf[8] ^= 0x80;	/* the CRC field itself */
 		return len;
 	case K_READ_RANGE:
 		return build_read(buf, buflen, o,
 				  first_offset_past(o->size, o->seg_size));
-	case K_READ_FLOOD:
-		return build_read(buf, buflen, o, 0);
+	case K_READ_FLOOD: {
+		struct dnbd_read_req m;
+		unsigned int k;
+
+		memset(&m, 0, sizeof(m));
+		m.client_id = rng_nonzero32();
+		m.req_id = (uint32_t)rng();
+		m.echo = (uint32_t)rng();
+		m.seg_size = (uint16_t)o->seg_size;
+		m.offset = off;
+		m.seg_count = (uint16_t)o->segs;
+		for (k = 0; k < o->segs; k++)
+			dnbd_mask_set(m.mask, k);
+		return dnbd_encode_read(buf, buflen,
+					o->retry ? DNBD_F_RETRY : 0,
+					o->image_id, &m);
+	}
 	case K_GARBAGE:
 		len = 1 + rng() % 1500;
 		rng_fill(buf, len);
@@ -348,7 +558,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o)
 
 static int open_socket(const struct opts *o, struct sockaddr_in *dst)
 {
-	int fd, ttl = 1;
+	int fd, ttl = 1, zero = 0;
 
 	memset(dst, 0, sizeof(*dst));
 	dst->sin_family = AF_INET;
@@ -362,8 +572,11 @@ static int open_socket(const struct opts *o, struct sockaddr_in *dst)
 	}
 	if (!IN_MULTICAST(ntohl(dst->sin_addr.s_addr)))
 		return fd;
-	/* Never let a forged datagram leave the test's own segment. */
-	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl))) {
+	/* Never let a forged datagram leave the test's own segment, nor
+	 * reach a replaying forger on this host. */
+	if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof(ttl)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero,
+		       sizeof(zero))) {
 		perror("dnbd-forge: IP_MULTICAST_TTL");
 		close(fd);
 		return -1;
@@ -389,6 +602,87 @@ static int open_socket(const struct opts *o, struct sockaddr_in *dst)
 	return fd;
 }
 
+/* SIGTERM ends a run early; the summary line is still printed. */
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* A socket that hears GROUP:port on the interface, for replay. */
+static int open_listener(const struct opts *o)
+{
+	struct sockaddr_in sin;
+	struct ip_mreqn mr;
+	int fd, one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)o->port);
+	memset(&mr, 0, sizeof(mr));
+	if (inet_pton(AF_INET, o->from, &sin.sin_addr) != 1 ||
+	    !IN_MULTICAST(ntohl(sin.sin_addr.s_addr)))
+		usage_error("bad --from '%s' (a multicast group expected)",
+			    o->from);
+	mr.imr_multiaddr = sin.sin_addr;
+	mr.imr_ifindex = o->iface ? (int)if_nametoindex(o->iface) : 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ||
+	    setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+		perror("dnbd-forge: listener");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Forward what servers sent on --from to --to: genuine datagrams, tags
+ * and all, replayed elsewhere or duplicated. */
+static int replay(const struct opts *o, int out, const struct sockaddr_in *dst)
+{
+	static uint8_t rbuf[DNBD_DGRAM_MAX + 64];
+	unsigned long heard = 0, sent = 0, k;
+	struct timespec t0, t;
+	struct dnbd_hdr h;
+	ssize_t n;
+	int in;
+
+	/* open_socket() turned loopback off: we never hear our own copies
+	 * when --from is --to. */
+	in = open_listener(o);
+	if (in < 0)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (heard < o->count && !stop) {
+		struct pollfd pfd = { .fd = in, .events = POLLIN };
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((unsigned long)(t.tv_sec - t0.tv_sec) >= o->duration_s)
+			break;
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		n = recv(in, rbuf, sizeof(rbuf), 0);
+		if (n <= 0 || dnbd_peek_hdr(rbuf, (size_t)n, &h) != DNBD_OK ||
+		    (h.type != DNBD_T_REPLY && h.type != DNBD_T_ANNOUNCE))
+			continue;
+		heard++;
+		for (k = 0; k < o->dup; k++)
+			if (sendto(out, rbuf, (size_t)n, 0,
+				   (const struct sockaddr *)dst,
+				   sizeof(*dst)) > 0)
+				sent++;
+	}
+	close(in);
+	fprintf(stderr, "dnbd-forge: replay: %lu heard on %s, %lu sent to "
+		"%s:%lu\n", heard, o->from, sent, o->to, o->port);
+	return heard ? 0 : 1;
+}
+
 static void sleep_ms(unsigned long ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
@@ -399,7 +693,7 @@ static void sleep_ms(unsigned long ms)
 
 int main(int argc, char **argv)
 {
-	static uint8_t buf[DNBD_DGRAM_MAX + 64];
+	static uint8_t buf[10000];
 	struct sockaddr_in dst;
 	struct timespec now;
 	unsigned long i, sent = 0, failed = 0;
@@ -413,8 +707,24 @@ int main(int argc, char **argv)
 	fd = open_socket(&o, &dst);
 	if (fd < 0)
 		return 1;
-	for (i = 0; i < o.count; i++) {
-		size_t len = build(buf, sizeof(buf), &o);
+	if (o.kind == K_REPLAY) {
+		signal(SIGTERM, on_term);
+		signal(SIGINT, on_term);
+		i = (unsigned long)replay(&o, fd, &dst);
+		close(fd);
+		return (int)i;
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	for (i = 0; i < o.count && !stop; i++) {
+		size_t len = build(buf, sizeof(buf), &o, i);
+
+		/* A rogue with a key tags what it sends; the kinds damaged
+		 * after sealing stay as they are. */
+		if (len && o.keyed && o.kind != K_REPLY_BADCRC &&
+		    o.kind != K_READ_BADCRC && o.kind != K_REPLY_TRUNC &&
+		    o.kind != K_GARBAGE && o.kind != K_REPLY_HUGE)
+			len = dnbd_auth_seal(buf, len, sizeof(buf), &o.key);
 
 		if (!len) {
 			fprintf(stderr, "dnbd-forge: cannot encode %s\n",

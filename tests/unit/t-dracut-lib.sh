@@ -126,6 +126,25 @@ done
 [[ "$(o dnbd.overlay=tmpfs:big)" == "ERR"* ]] || { echo "FAIL: tmpfs:big accepted"; bad=1; }
 [[ "$(run "" 'dnbd_dev_path LABEL=a/b')" == '/dev/disk/by-label/a\x2fb' ]] || { echo "FAIL: LABEL with a slash"; bad=1; }
 
+# dnbd.key= and dnbd.keyfile=, and the key file dnbdroot.sh writes.
+k=$(printf '%064x' 12345)
+kp() { run "$1" 'dnbd_key_parse && echo "$dnbd_key|$dnbd_keyfile" || echo "ERR $dnbd_err"'; }
+[[ "$(kp "")" == "|" ]] || { echo "FAIL: no key"; bad=1; }
+[[ "$(kp "dnbd.key=$k")" == "$k|" ]] || { echo "FAIL: dnbd.key= gave '$(kp "dnbd.key=$k")'"; bad=1; }
+[[ "$(kp "dnbd.keyfile=/etc/dnbd/lab.key")" == "|/etc/dnbd/lab.key" ]] ||
+	{ echo "FAIL: dnbd.keyfile="; bad=1; }
+[[ "$(kp "dnbd.key=${k}0")" == "ERR"*"65 hex digits, not 64"* ]] || { echo "FAIL: long key accepted"; bad=1; }
+[[ "$(kp "dnbd.key=abc")" == "ERR"*"not 64"* ]] || { echo "FAIL: short key accepted"; bad=1; }
+[[ "$(kp "dnbd.key=${k%?}g")" == "ERR"*"not hex"* ]] || { echo "FAIL: non-hex key accepted"; bad=1; }
+[[ "$(kp "dnbd.keyfile=lab.key")" == "ERR"*"absolute"* ]] || { echo "FAIL: relative keyfile accepted"; bad=1; }
+[[ "$(kp "dnbd.key=$k dnbd.keyfile=/k")" == "ERR"*"not both"* ]] || { echo "FAIL: key and keyfile accepted"; bad=1; }
+t=$(mktemp -d)
+run "dnbd.key=$k" "dnbd_key_parse && dnbd_key_write $t/lab.key"
+[[ "$(stat -c %a "$t/lab.key")" == 600 ]] || { echo "FAIL: key file mode $(stat -c %a "$t/lab.key")"; bad=1; }
+[[ "$(cat "$t/lab.key")" == "$k" ]] || { echo "FAIL: key file content"; bad=1; }
+# (vm-tests/t-kmod.sh binds with such a file: 64 hex digits, a newline.)
+rm -rf "$t"
+
 # Where the hash tree starts after a squashfs (when hashoffset= is absent).
 if command -v mksquashfs >/dev/null; then
 	t=$(mktemp -d)

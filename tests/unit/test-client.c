@@ -702,6 +702,96 @@ static void test_mutations(void)
 	dnbd_client_fini(&c);
 }
 
+/*
+ * The keyed core: it tags what it sends, takes only correctly tagged
+ * datagrams, and a core without the key drops tagged ones.
+ */
+static void test_keyed(void)
+{
+	static struct dnbd_client c, plain;
+	static uint8_t dst[SEG];
+	struct dnbd_read r = { .offset = 2 * SEG, .length = SEG, .buf = dst };
+	struct dnbd_announce am = { .size = IMG_SIZE, .revision = 1,
+				    .seg_max = 8900, .name_len = 4 };
+	struct dnbd_client_cfg cfg;
+	struct dnbd_key other;
+	struct dnbd_addr from = addr_of(1);
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	uint8_t raw[DNBD_KEY_LEN], buf[DNBD_DGRAM_MAX];
+	size_t len, l;
+	unsigned int i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.multicast = true;
+	cfg.group = addr_of(0);
+	cfg.group.ip[0] = 239;
+	cfg.client_id = 0xc1;
+	for (i = 0; i < DNBD_KEY_LEN; i++)
+		raw[i] = (uint8_t)(0x42 + i);
+	dnbd_key_init(&cfg.key, raw);
+	cfg.keyed = true;
+	raw[0] ^= 1;
+	dnbd_key_init(&other, raw);
+	n_out = 0;
+	n_done = 0;
+	CHECK_EQ(dnbd_client_init(&c, &cfg, &env), 0);
+	dnbd_client_hello(&c, NULL, 100);
+	CHECK_EQ(n_out, 1);
+	l = out[0].len;
+	CHECK_EQ(dnbd_decode_hdr(out[0].buf, l, &h), DNBD_OK);
+	CHECK(h.flags & DNBD_F_AUTH);
+	CHECK_EQ(dnbd_auth_check(out[0].buf, &l, &cfg.key), DNBD_OK);
+
+	/* Untagged, then wrongly tagged, then right: only the last counts. */
+	memcpy(am.name, "test", 5);
+	len = dnbd_encode_announce(buf, sizeof(buf), 1, image_id, &am);
+	dnbd_client_input(&c, buf, len, &from, 200);
+	CHECK_EQ(c.counters[DNBD_CC_auth_missing], 1);
+	l = dnbd_auth_seal(buf, len, sizeof(buf), &other);
+	dnbd_client_input(&c, buf, l, &from, 200);
+	CHECK_EQ(c.counters[DNBD_CC_auth_failures], 1);
+	CHECK_EQ(c.n_images, 0);
+	len = dnbd_encode_announce(buf, sizeof(buf), 1, image_id, &am);
+	l = dnbd_auth_seal(buf, len, sizeof(buf), &cfg.key);
+	dnbd_client_input(&c, buf, l, &from, 200);
+	CHECK_EQ(c.n_images, 1);
+	CHECK_EQ(dnbd_client_select(&c, &c.images[0]), 0);
+
+	/* The READ goes out tagged; forged answers are dropped. */
+	n_out = 0;
+	CHECK_EQ(dnbd_client_read(&c, &r, 300), 0);
+	CHECK_EQ(n_out, 1);
+	l = out[0].len;
+	CHECK_EQ(dnbd_decode_hdr(out[0].buf, l, &h), DNBD_OK);
+	CHECK_EQ(dnbd_auth_check(out[0].buf, &l, &cfg.key), DNBD_OK);
+	CHECK_EQ(dnbd_decode_read(out[0].buf, l, &rq), DNBD_OK);
+	len = make_reply(buf, 1, 0xc1, rq.req_id, rq.echo, 2, DNBD_F_LAST);
+	memset(buf + DNBD_REPLY_LEN, 0xee, SEG);	/* wrong data */
+	dnbd_seal(buf, len);
+	dnbd_client_input(&c, buf, len, &from, 400);
+	CHECK_EQ(c.counters[DNBD_CC_auth_missing], 2);
+	l = dnbd_auth_seal(buf, len, sizeof(buf), &other);
+	dnbd_client_input(&c, buf, l, &from, 400);
+	CHECK_EQ(c.counters[DNBD_CC_auth_failures], 2);
+	CHECK_EQ(n_done, 0);
+	len = make_reply(buf, 1, 0xc1, rq.req_id, rq.echo, 2, DNBD_F_LAST);
+	l = dnbd_auth_seal(buf, len, sizeof(buf), &cfg.key);
+	dnbd_client_input(&c, buf, l, &from, 400);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK(!memcmp(dst, image + 2 * SEG, SEG));
+
+	/* A core without the key drops the tagged datagram. */
+	setup(&plain, 0);
+	dnbd_client_input(&plain, buf, l, &from, 500);
+	CHECK_EQ(plain.counters[DNBD_CC_auth_unexpected], 1);
+	dnbd_client_fini(&plain);
+	dnbd_client_fini(&c);
+	for (i = 0; i < sizeof(c.cfg.key); i++)
+		CHECK_EQ(((uint8_t *)&c.cfg.key)[i], 0);
+}
+
 int main(void)
 {
 	unsigned int i;
@@ -710,6 +800,7 @@ int main(void)
 		image[i] = (uint8_t)(i * 7 + (i >> 9));
 	image_id = dnbd_image_id("test", 4, IMG_SIZE, 1);
 	test_reassembly_and_rerequest();
+	test_keyed();
 	test_rtt_weights();
 	test_failover();
 	test_down_after_timeouts();

@@ -15,6 +15,8 @@
 #   dnbdtest.persist=first|second   device overlay: write a file, or find
 #                                   the one the first boot wrote
 #   dnbdtest.cache=first|second     dnbd.cache: second boot has hits
+#   dnbdtest.keyed=1                bound with dnbd.key=: untagged datagrams
+#                                   were dropped, the key file is gone
 
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 . /lib/dnbd-guest.sh
@@ -117,6 +119,16 @@ check_cache() {
 	esac
 }
 
+check_keyed() {
+	[ "$(arg dnbdtest.keyed)" = 1 ] || return 0
+	[ -e /run/dnbd/lab.key ] && fail "the key file /run/dnbd/lab.key is still there"
+	grep -q "keyed" /run/dnbd/client.log ||
+		fail "dnbd-client did not bind keyed: $(cat /run/dnbd/client.log)"
+	missing=$(counter dnbd0 auth_missing)
+	[ "$missing" -gt 0 ] || fail "keyed: no untagged datagram dropped"
+	ok "keyed: $missing untagged datagrams dropped, key file removed"
+}
+
 # The DHCP address must not expire with its lease (dnbd-netkeep.sh).  The
 # interface may have been renamed (eth0 -> ens2 under systemd's udev).
 check_net() {
@@ -138,6 +150,7 @@ run() {
 	check_verity
 	check_persist
 	check_cache
+	check_keyed
 	info "device: $(cat /sys/block/dnbd0/dnbd/image 2>/dev/null), servers: $(cat /sys/block/dnbd0/dnbd/servers 2>/dev/null | head -n 1)"
 }
 

@@ -6,6 +6,9 @@
 #   VMT_SLOWPORT port of a slow (rate-limited) server of "rand"
 #   VMT_PARTSHA  sha256 of "rand"'s 1 MiB at offset 300 * 64 KiB
 #   VMT_UCAST    address of a unicast server of "rand", port VMT_UCPORT
+#   VMT_KEYPORT  port of a keyed server of "rand" (key VMT_KEY, 64 hex
+#                digits; VMT_KEYSHA: sha256 of its first 16 MiB), where a
+#                rogue sends untagged replies of wrong data
 . /lib/dnbd-guest.sh
 
 insmod /lib/dnbd.ko nr_devices=4 || fail "insmod dnbd.ko"
@@ -110,7 +113,27 @@ info "read failed after $((t1 - t0)) s: $(head -n 1 /tmp/err)"
 unbind dnbd3
 ok "--timeout 2: the read failed with an I/O error"
 
-# 5. Unbind with reads in flight (a slow server), then rmmod.  Not on
+# 5. Keyed: the lab key in a 0600 file, as dracut's dnbdroot.sh writes it.
+umask 077
+printf '%s\n' "$VMT_KEY" >/tmp/lab.key
+umask 022
+bind dnbd2 -b "$VMT_GROUP" -p "$VMT_KEYPORT" --key-file /tmp/lab.key
+grep -q "keyed" /tmp/bind-dnbd2.out || fail "dnbd-client did not bind keyed"
+grep -q "found a server with id 7 " /tmp/bind-dnbd2.out ||
+	fail "keyed dnbd-client did not find keyed server 7"
+dd if=/dev/dnbd2 of=/tmp/keyed bs=1M count=16 2>/dev/null ||
+	fail "keyed read from /dev/dnbd2"
+sha_is /tmp/keyed "$VMT_KEYSHA" "16 MiB keyed, under untagged forged replies"
+rm -f /tmp/keyed
+missing=$(counter dnbd2 auth_missing)
+info "keyed: auth_missing $missing, auth_failures" \
+	"$(counter dnbd2 auth_failures), segments_received" \
+	"$(counter dnbd2 segments_received)"
+[ "$missing" -gt 0 ] || fail "the keyed device dropped no untagged datagram"
+unbind dnbd2
+ok "keyed bind: right bytes, forged replies dropped and counted"
+
+# 6. Unbind with reads in flight (a slow server), then rmmod.  Not on
 # dnbd2: its cache file (section 3) holds the image and would answer.
 bind dnbd3 -b "$VMT_GROUP" -p "$VMT_SLOWPORT"
 pids=""
