@@ -128,7 +128,7 @@ $(FUZZ_B)/fuzz-client-reply: $(call fuzzobj,fuzz/fuzz-client-reply.c \
                                 $(PROTO_SRC))
 $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
                                   daemon/serve.c daemon/config.c \
-                                  daemon/image.c daemon/pace.c \
+                                  daemon/image.c daemon/pace.c daemon/srcrate.c \
                                   $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))
