@@ -49,7 +49,7 @@ ap_log_has c1 'EFI stub: Loaded initrd from command line option' ||
 # Only iPXE running boot.ipxe expands ${netX/mac} into BOOTIF=.
 for c in c1 c2 c3; do
 	mac=${VM_MACADDR[$c]//:/-}
-	ap_log_has "$c" "Command line: initrd=demo.initrd BOOTIF=01-$mac dnbd.root=239.33.0.1:5001,image=demo" ||
+	ap_log_has "$c" "Command line: (demo.vmlinuz )?initrd=demo.initrd BOOTIF=01-$mac dnbd.root=239.33.0.1:5001,image=demo" ||
 		fail "$c did not boot the kernel command line of boot.ipxe"
 done
 if [[ $(vm_log c1 | grep -c 'snponly.efi') -gt 2 ]]; then
