@@ -13,13 +13,7 @@ source "$(dirname "$0")/lib/appliance.sh"
 trap vm_cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-net_init
-W=$NET_WORK
-ap_require
-ap_demo_image
-ap_iso "$W/appliance.iso" --images "$AP_DEMO_DIR"
-net_setup_bridge
-net_add_host obs 10.33.0.250
+ap_lab
 net_add_host dhcp 10.33.0.5
 
 # The lab's DHCP server: addresses only, no boot options.

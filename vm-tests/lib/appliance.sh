@@ -4,6 +4,7 @@
 # as QEMU guests on the test LAN (tests/net/lib.sh, vm-tests/lib/vm.sh).
 #
 #   ap_require                   packages (OVMF, FAT tools, ISO tools)
+#   ap_lab                       the usual start: $W, the ISO, the LAN
 #   ap_demo_image                AP_DEMO_DIR: the bundled demo image, cached
 #   ap_iso OUT.iso [dnbd-appliance options]   build an appliance ISO
 #   ap_conf_disk OUT.img FILE    a FAT disk labelled DNBDCONF holding FILE
@@ -47,6 +48,19 @@ ap_demo_image() {
 		fail "building the demo image failed"
 	}
 	grep -a 'demo-image:' "$NET_WORK/demo-image.log" || true
+}
+
+# ap_lab: what every appliance test starts with: the EXIT trap's work
+# directory $W, the packages, the demo image, $W/appliance.iso built from
+# it, the LAN, and host "obs" (10.33.0.250) for ap_status_json.
+ap_lab() {
+	net_init
+	W=$NET_WORK
+	ap_require
+	ap_demo_image
+	ap_iso "$W/appliance.iso" --images "$AP_DEMO_DIR"
+	net_setup_bridge
+	net_add_host obs 10.33.0.250
 }
 
 # ap_iso OUT.iso [OPTION...]: image-builder/dnbd-appliance.
@@ -179,6 +193,7 @@ ap_wait_prompts() {
 # ap_log_has NAME REGEX: NAME's console has a line matching REGEX (grep -E;
 # reads the whole log, so no SIGPIPE under pipefail).
 ap_log_has() {
+	[[ -f "$(vm_log_file "$1")" ]] || return 1
 	vm_log "$1" | grep -E -- "$2" >/dev/null
 }
 
