@@ -47,5 +47,7 @@ out=$(ap_run c1 "cat /proc/net/fib_trie" 30) || fail "cannot read /proc/net/fib_
 grep -q -- "-- $addr\$" <<<"$out" || fail "c1 does not have its address $addr from the plain dnsmasq: $out"
 leases=$(ap_status_json http://10.33.0.1/status/dhcp-leases) || leases=""
 [[ -z "$leases" ]] || fail "the appliance leased addresses in proxy mode: $leases"
-ap_log_has c1 'boot.ipxe' || fail "c1's iPXE did not get boot.ipxe from the proxy"
+# Only boot.ipxe, from the appliance, puts BOOTIF= (iPXE's ${netX/mac}) there.
+ap_log_has c1 "Command line: initrd=demo.initrd BOOTIF=01-${mac//:/-} dnbd.root=239.33.0.1:5001,image=demo" ||
+	fail "c1 did not boot the kernel command line of the appliance's boot.ipxe"
 pass "proxyDHCP: address $addr from the plain dnsmasq, PXE and boot.ipxe from the appliance, root over multicast"
