@@ -67,7 +67,7 @@ while ((SECONDS < deadline)); do
 		*Switching*) s="switching to the dnbd root" ;;
 		*Multi-User*) s="systemd: multi-user.target" ;;
 		root@*) s="root shell prompt"; done_=$((done_ + 1)) ;;
-		"") s="PXE" ;;
+		"") s="firmware PXE, iPXE (no serial output yet)" ;;
 		esac
 		if [[ "${stage[$c]:-}" != "$s" ]]; then
 			stage[$c]=$s
@@ -81,7 +81,7 @@ done
 ((done_ == 2)) || { say "the clients did not reach a prompt in time"; exit 1; }
 
 for c in c1 c2; do
-	ap_client_checks "$c" | sed 's/^/demo: /'
+	ap_client_checks "$c"	# not in a pipe: it sets AP_READ
 	say "$c: $(ap_run "$c" "findmnt -n -o SOURCE,FSTYPE / ; cat /etc/debian_version" 30 | tr '\n' ' ')"
 done
 stats=$(ap_status_json http://10.33.0.1/status/dnbd-server.json)
