@@ -2,7 +2,8 @@
 #
 # t-appliance-replica: two appliances from the same ISO are replicas.
 #   app1  server_id 1, 10.33.0.1, full DHCP: clients PXE-boot from it
-#   app2  server_id 2, 10.33.0.2, dhcp = off: serves the same images
+#   app2  server_id 2, 10.33.0.2, dhcp = off: serves the same images;
+#         it boots the ISO through UEFI (OVMF), app1 through BIOS
 # Each reads its dnbd-appliance.conf from a FAT disk labelled DNBDCONF.
 # Two clients boot; as soon as their root is bound (the kernel has been
 # loaded from app1, and the Debian root's reads are starting), app1 is
@@ -36,9 +37,11 @@ ap_conf_disk "$W/app1-conf.img" "$W/app1.conf"
 ap_conf_disk "$W/app2-conf.img" "$W/app2.conf"
 
 ap_appliance app1 "$W/appliance.iso" "$W/app1-conf.img"
-ap_appliance app2 "$W/appliance.iso" "$W/app2-conf.img"
+ap_appliance app2 "$W/appliance.iso" "$W/app2-conf.img" uefi
 ap_wait_ready app1 240
 ap_wait_ready app2 240
+ap_log_has app2 'BdsDxe: starting .*DVD-ROM' ||
+	fail "app2 did not boot the ISO through UEFI (OVMF)"
 ap_log_has app2 'configuration: /run/dnbd/conf/dnbd-appliance.conf' ||
 	fail "app2 did not read its configuration disk"
 
