@@ -26,6 +26,8 @@ server_id = 1
 dhcp = full
 dhcp_range = 10.33.0.100-10.33.0.199
 menu_timeout = 0
+# test guests: see VM_SLOW_CPU in lib/vm.sh
+append = console=ttyS0,115200n8 rcupdate.rcu_cpu_stall_timeout=120 watchdog_thresh=60
 EOF
 cat >"$W/app2.conf" <<'EOF'
 # replica 2: same images, another id, no DHCP
