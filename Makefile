@@ -84,6 +84,12 @@ $(B)/bin/dnbd-forge: $(call obj,$(FORGE_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# test-pace also needs the server's token buckets.
+$(B)/tests/test-pace: $(call obj,tests/unit/test-pace.c daemon/pace.c \
+                        daemon/srcrate.c common/util.c $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(B)/tests/test-%: $(call obj,tests/unit/test-%.c $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

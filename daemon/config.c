@@ -236,8 +236,9 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 			cfg->ttl = (int)v;
 			break;
 		case O_RATE:
-			if (!parse_size(optarg, &v))
-				return bad("--rate (bytes per second)", optarg);
+			if (!parse_size(optarg, &v) || v > (1ull << 40))
+				return bad("--rate (bytes per second, 1T at most)",
+					   optarg);
 			cfg->rate = v;
 			break;
 		case O_SEGMAX:

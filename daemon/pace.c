@@ -18,11 +18,37 @@ void pace_init(struct pacer *p, uint64_t rate)
 	p->last_us = now_us();
 }
 
+/*
+ * Earn the tokens of the time since last_us, up to the burst.  The
+ * product elapsed * rate is only formed when it stays below what filling
+ * the bucket takes (config caps --rate at 1 TiB/s), so a long idle gap
+ * cannot overflow it.  Called with the lock held.
+ */
+static void pace_refill(struct pacer *p, uint64_t now)
+{
+	uint64_t elapsed = now > p->last_us ? now - p->last_us : 0;
+	uint64_t need = (uint64_t)((int64_t)p->burst - p->tokens);
+	uint64_t add;
+
+	if (elapsed >= need * 1000000u / p->rate + 1) {
+		p->tokens = (int64_t)p->burst;
+		p->last_us = now;
+		return;
+	}
+	add = elapsed * p->rate / 1000000u;
+	/* Keep the fraction of a byte not yet earned. */
+	p->last_us += add * 1000000u / p->rate;
+	p->tokens += (int64_t)add;
+	if (p->tokens > (int64_t)p->burst) {
+		p->tokens = (int64_t)p->burst;
+		p->last_us = now;
+	}
+}
+
 /* Takes bytes from the bucket, sleeping until they are there.  Returns
  * true if it had to wait. */
 bool pace_take(struct pacer *p, uint64_t bytes)
 {
-	uint64_t now, add;
 	int64_t need;
 	bool waited = false;
 
@@ -33,15 +59,7 @@ bool pace_take(struct pacer *p, uint64_t bytes)
 	need = (int64_t)(bytes < p->burst ? bytes : p->burst);
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		now = now_us();
-		add = (now - p->last_us) * p->rate / 1000000u;
-		/* Keep the fraction of a byte not yet earned. */
-		p->last_us += add * 1000000u / p->rate;
-		p->tokens += (int64_t)add;
-		if (p->tokens >= (int64_t)p->burst) {
-			p->tokens = (int64_t)p->burst;
-			p->last_us = now;
-		}
+		pace_refill(p, now_us());
 		if (p->tokens >= need)
 			break;
 		/* Sleep holding the lock: the others would only queue. */
@@ -62,20 +80,12 @@ bool pace_take(struct pacer *p, uint64_t bytes)
  */
 bool pace_control(struct pacer *p, uint64_t bytes)
 {
-	uint64_t now, add;
 	bool ok;
 
 	if (!p->rate)
 		return true;
 	pthread_mutex_lock(&p->lock);
-	now = now_us();
-	add = (now - p->last_us) * p->rate / 1000000u;
-	p->last_us += add * 1000000u / p->rate;
-	p->tokens += (int64_t)add;
-	if (p->tokens >= (int64_t)p->burst) {
-		p->tokens = (int64_t)p->burst;
-		p->last_us = now;
-	}
+	pace_refill(p, now_us());
 	ok = p->tokens > -(int64_t)p->burst;
 	if (ok)
 		p->tokens -= (int64_t)bytes;

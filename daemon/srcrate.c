@@ -88,10 +88,13 @@ bool srcrate_take(struct srcrate *r, const struct dnbd_addr *from,
 		r->evictions++;
 	}
 	dt = now > s->last_us ? now - s->last_us : 0;
-	if (dt > 60000000u)
-		dt = 60000000u;
 	s->last_us = now;
-	s->tokens += (int64_t)(dt * r->rate);
+	/* dt * rate only when below what fills the bucket: no overflow
+	 * after a long gap (cap and debt are far below 2^63). */
+	if (dt >= (uint64_t)(cap - s->tokens) / r->rate + 1)
+		s->tokens = cap;
+	else
+		s->tokens += (int64_t)(dt * r->rate);
 	if (s->tokens > cap)
 		s->tokens = cap;
 	/* In credit: pass, and go into debt for the rest if need be. */
