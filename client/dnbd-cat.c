@@ -18,7 +18,7 @@
 #include "stats.h"
 #include "util.h"
 
-#define CHUNK_MAX	(64u << 10)
+#define CHUNK_MAX	(1u << 20)
 #define WINDOW_DEFAULT	16
 #define WINDOW_MAX	256
 
@@ -67,6 +67,8 @@ static void usage(FILE *f)
 "     --window   <n>        reads in flight, 1..256 (default 16)\n"
 "     --list                list the images on the group and exit\n"
 "     --stats    <file>     write counters as JSON at exit\n"
+"     --no-gro              receive datagrams one by one, not in UDP GRO\n"
+"                           batches\n"
 "  -v|--verbose             counters and servers on stderr at exit\n"
 "  -V|--version, -h|--help\n");
 }
@@ -139,7 +141,12 @@ static void report(struct cat *c)
 		core->image.revision, core->image.seg_max, c->written);
 	json_counters(f, dnbd_client_counter_names, core->counters,
 		      DNBD_CC_MAX);
-	fprintf(f, "},\"servers\":[");
+	fprintf(f, "},\"transport\":{\"gro\":%s,\"receives\":%" PRIu64
+		",\"buffers\":%" PRIu64 ",\"coalesced\":%" PRIu64
+		",\"datagrams\":%" PRIu64 "}",
+		c->s.gro ? "true" : "false", c->s.rx.calls, c->s.rx.buffers,
+		c->s.rx.coalesced, c->s.rx.datagrams);
+	fprintf(f, ",\"servers\":[");
 	print_servers(f, core, true);
 	fprintf(f, "]}\n");
 	fclose(f);
@@ -245,7 +252,7 @@ static void list_images(struct cat *c)
 }
 
 enum { O_IMAGE = 256, O_OFFSET, O_LENGTH, O_TIMEOUT, O_WINDOW, O_LIST,
-       O_STATS };
+       O_STATS, O_NO_GRO };
 
 struct args {
 	struct session_opts so;
@@ -265,6 +272,7 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 		{ "window", required_argument, NULL, O_WINDOW },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "stats", required_argument, NULL, O_STATS },
+		{ "no-gro", no_argument, NULL, O_NO_GRO },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -279,6 +287,7 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 	a->so.seg_size = DNBD_SEG_DEFAULT;
 	a->so.cache_bytes = 64u << 20;
 	a->so.timeout_us = 5000000;
+	a->so.gro = true;
 	c->window = WINDOW_DEFAULT;
 	while ((o = getopt_long(argc, argv, SESSION_SHORT_OPTS "vVh", opts,
 				NULL)) != -1) {
@@ -310,6 +319,7 @@ static int parse_args(struct cat *c, struct args *a, int argc, char **argv)
 			break;
 		case O_LIST: a->list = true; break;
 		case O_STATS: c->stats_path = optarg; break;
+		case O_NO_GRO: a->so.gro = false; break;
 		case 'v': c->verbose++; break;
 		case 'V':
 			printf("dnbd-cat, version " DNBD_VERSION_STRING "\n");

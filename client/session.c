@@ -9,13 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "keyfile.h"
 #include "util.h"
 
-#define RECV_BATCH	32
+/*
+ * Receive buffers.  Without GRO every datagram has a slot of its own,
+ * RECV_BATCH of them per recvmmsg().  With UDP_GRO the kernel hands over
+ * up to 64 KiB of equal-size datagrams in one buffer (the segment size
+ * in a UDP_GRO cmsg; only the last may be shorter), so fewer, larger
+ * slots serve: RX_BUF_BYTES is the same memory either way.
+ */
+#define RECV_BATCH	64
+#define SLOT_PLAIN	(DNBD_DGRAM_MAX + 1)	/* + 1: detects oversize */
+#define SLOT_GRO	65536u			/* largest UDP payload */
+#define RX_BUF_BYTES	((size_t)RECV_BATCH * SLOT_PLAIN)
 #define REPLICA_GRACE_US 300000u	/* listen for replicas after the first */
 
 static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
@@ -172,10 +184,13 @@ int session_open(struct session *s, const struct session_opts *o, char *err,
 		.read_done = env_read_done, .server_event = env_server_event,
 	};
 	char a[ADDR_STRLEN];
-	int rc;
+	int rc, one = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
 	s->fd = -1;
+	s->rxbuf = NULL;
+	s->gro = false;
+	memset(&s->rx, 0, sizeof(s->rx));
 	if (session_parse_bind(&cfg, o, err, errlen))
 		return -1;
 	if (getrandom(&s->rng, sizeof(s->rng), 0) != sizeof(s->rng) || !s->rng)
@@ -206,10 +221,60 @@ int session_open(struct session *s, const struct session_opts *o, char *err,
 		dnbd_client_fini(&s->core);
 		return -1;
 	}
+	s->rxbuf = malloc(RX_BUF_BYTES);
+	if (!s->rxbuf) {
+		snprintf(err, errlen, "out of memory");
+		session_close(s);
+		return -1;
+	}
+	/* Coalesced receives (Linux 5.0); without them, one per datagram. */
+	s->gro = o->gro && !setsockopt(s->fd, SOL_UDP, UDP_GRO, &one,
+					sizeof(one));
+	if (o->gro && !s->gro)
+		log_info("UDP GRO not available (%s): receiving datagrams "
+			 "one by one", strerror(errno));
 	snprintf(s->where, sizeof(s->where), "%s%s",
 		 addr_str(cfg.multicast ? &cfg.group : &cfg.unicast[0], a),
 		 !cfg.multicast && cfg.n_unicast > 1 ? " (and others)" : "");
 	return 0;
+}
+
+/* Hands the core the datagrams of one received buffer. */
+static void rx_buffer(struct session *s, uint8_t *buf, size_t len,
+		      const struct msghdr *mh, const struct dnbd_addr *from)
+{
+	size_t seg = len, off;
+	struct cmsghdr *c;
+	int g;
+
+	/* Oversized: hand over as is; the core counts it. */
+	if (!s->gro && (mh->msg_flags & MSG_TRUNC)) {
+		len = seg = DNBD_DGRAM_MAX + 1;
+	} else {
+		for (c = CMSG_FIRSTHDR(mh); c;
+		     c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+			if (c->cmsg_level != SOL_UDP ||
+			    c->cmsg_type != UDP_GRO ||
+			    c->cmsg_len < CMSG_LEN(sizeof(g)))
+				continue;
+			memcpy(&g, CMSG_DATA(c), sizeof(g));
+			if (g > 0 && (size_t)g < len)
+				seg = (size_t)g;
+		}
+	}
+	s->rx.buffers++;
+	if (seg < len)
+		s->rx.coalesced++;
+	/* Each piece is a datagram of its own: one bad one is counted
+	 * and dropped by the core, the others are used. */
+	off = 0;
+	do {
+		size_t n = len - off < seg ? len - off : seg;
+
+		s->rx.datagrams++;
+		dnbd_client_input(&s->core, buf + off, n, from, now_us());
+		off += n;
+	} while (off < len);
 }
 
 void session_poll(struct session *s, uint64_t max_us)
@@ -217,7 +282,12 @@ void session_poll(struct session *s, uint64_t max_us)
 	struct mmsghdr msg[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_in from[RECV_BATCH];
-	static uint8_t buf[RECV_BATCH][DNBD_DGRAM_MAX + 1];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl[RECV_BATCH];
+	size_t slot = s->gro ? SLOT_GRO : SLOT_PLAIN;
+	unsigned int slots = (unsigned int)(RX_BUF_BYTES / slot);
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 	struct dnbd_addr fa;
 	uint64_t now = now_us(), deadline;
@@ -232,26 +302,26 @@ void session_poll(struct session *s, uint64_t max_us)
 	if (n <= 0)
 		return;
 	do {
-		for (i = 0; i < RECV_BATCH; i++) {
-			iov[i].iov_base = buf[i];
-			iov[i].iov_len = sizeof(buf[i]);
+		for (i = 0; i < (int)slots; i++) {
+			iov[i].iov_base = s->rxbuf + (size_t)i * slot;
+			iov[i].iov_len = slot;
 			memset(&msg[i], 0, sizeof(msg[i]));
 			msg[i].msg_hdr.msg_iov = &iov[i];
 			msg[i].msg_hdr.msg_iovlen = 1;
 			msg[i].msg_hdr.msg_name = &from[i];
 			msg[i].msg_hdr.msg_namelen = sizeof(from[i]);
+			msg[i].msg_hdr.msg_control = ctl[i].buf;
+			msg[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 		}
-		n = recvmmsg(s->fd, msg, RECV_BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(s->fd, msg, slots, MSG_DONTWAIT, NULL);
+		if (n > 0)
+			s->rx.calls++;
 		for (i = 0; i < n; i++) {
-			size_t len = msg[i].msg_len;
-
-			/* Oversized: hand over as is; the core counts it. */
-			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC)
-				len = DNBD_DGRAM_MAX + 1;
 			addr_from_sin(&from[i], &fa);
-			dnbd_client_input(&s->core, buf[i], len, &fa, now_us());
+			rx_buffer(s, iov[i].iov_base, msg[i].msg_len,
+				  &msg[i].msg_hdr, &fa);
 		}
-	} while (n == RECV_BATCH && ++rounds < 64);
+	} while (n == (int)slots && ++rounds < 64);
 }
 
 unsigned int session_image_servers(const struct session *s, uint64_t id,
@@ -378,6 +448,8 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 
 void session_close(struct session *s)
 {
+	free(s->rxbuf);
+	s->rxbuf = NULL;
 	dnbd_client_fini(&s->core);
 	if (s->fd >= 0)
 		close(s->fd);

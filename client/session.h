@@ -19,6 +19,15 @@ struct session_opts {
 	uint64_t cache_bytes;
 	uint64_t timeout_us;	/* discovery, and each read (0: forever) */
 	const char *key_file;	/* --key-file: the lab key */
+	bool gro;		/* receive UDP GRO batches (dnbd-cat) */
+};
+
+/* Receive-path counters of one session (not the core's). */
+struct session_rx {
+	uint64_t calls;		/* recvmmsg() calls that returned data */
+	uint64_t buffers;	/* buffers received */
+	uint64_t coalesced;	/* buffers that held several datagrams */
+	uint64_t datagrams;	/* datagrams handed to the core */
 };
 
 struct session {
@@ -26,6 +35,9 @@ struct session {
 	int fd;
 	uint64_t rng;
 	char where[128];	/* for messages: "239.0.0.1:5001" */
+	uint8_t *rxbuf;		/* RX_SLOTS x the slot size */
+	bool gro;		/* UDP_GRO is on: 64 KiB slots */
+	struct session_rx rx;
 	void (*read_done)(struct session *s, struct dnbd_read *r, int err);
 	void (*server_event)(struct session *s, uint16_t id, int up);
 	void *priv;

@@ -154,3 +154,11 @@ fail:
 	close(fd);
 	return -1;
 }
+
+int udp_mcast_loop(int fd, bool on)
+{
+	unsigned char loop = on;
+
+	return setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop,
+			  sizeof(loop));
+}

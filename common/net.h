@@ -27,6 +27,8 @@ bool addr_add(const struct dnbd_addr *a, unsigned int k, struct dnbd_addr *out);
  */
 int udp_socket(const struct dnbd_addr *bind_addr, uint16_t any_port,
 	       const char *iface, int ttl, char *err, size_t errlen);
+/* IP_MULTICAST_LOOP on or off for what fd sends; 0 or -1 (errno). */
+int udp_mcast_loop(int fd, bool on);
 
 /* Grow the socket buffers (root may exceed rmem_max). */
 void udp_set_buffers(int fd, int bytes);

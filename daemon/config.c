@@ -33,9 +33,13 @@ void config_usage(FILE *f)
 "     --dedup-window <ms>    send a segment once per window (default 20)\n"
 "     --announce-interval <s> unsolicited announcements (default 5, 0: off)\n"
 "     --client-rate <bytes/s> answers per source address, K/M/G suffixes\n"
-"                            (default 128M, 0: off)\n"
+"                            (default 2G, 0: off)\n"
 "     --key-file  <file>     lab key: tag every datagram sent, drop every\n"
 "                            datagram without a valid tag\n"
+"     --loop                 hear our own multicast, so that a client on\n"
+"                            this host gets the replies (default: off)\n"
+"     --no-gso               send every datagram on its own, never in\n"
+"                            UDP GSO trains\n"
 "  -v|--verbose              more log output\n"
 "  -V|--version, -h|--help\n");
 }
@@ -153,7 +157,7 @@ static int finish(struct srv_config *cfg, const char *mcast)
 }
 
 enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_DEDUP, O_ANNOUNCE,
-       O_CLIENT_RATE, O_KEY_FILE };
+       O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO };
 
 int config_parse(struct srv_config *cfg, int argc, char **argv)
 {
@@ -173,6 +177,8 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		{ "announce-interval", required_argument, NULL, O_ANNOUNCE },
 		{ "client-rate", required_argument, NULL, O_CLIENT_RATE },
 		{ "key-file", required_argument, NULL, O_KEY_FILE },
+		{ "loop", no_argument, NULL, O_LOOP },
+		{ "no-gso", no_argument, NULL, O_NO_GSO },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -190,7 +196,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 	cfg->seg_max = DNBD_SEG_DEFAULT;
 	cfg->dedup_us = 20000;
 	cfg->announce_us = 5000000;
-	cfg->client_rate = 128ull << 20;
+	cfg->client_rate = 2ull << 30;
 	cfg->verbose = 1;
 	if (argc < 2) {
 		config_usage(stderr);
@@ -269,6 +275,12 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 			break;
 		case O_KEY_FILE:
 			cfg->key_file = optarg;
+			break;
+		case O_LOOP:
+			cfg->loop = true;
+			break;
+		case O_NO_GSO:
+			cfg->no_gso = true;
 			break;
 		case 'v':
 			cfg->verbose++;

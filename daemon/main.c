@@ -159,6 +159,16 @@ static int open_sockets(struct server *s)
 			return -1;
 		}
 		s->n_socks++;
+		/* Our own replies are of no use to us (replicas on other
+		 * hosts still hear each other); --loop for a client here. */
+		if (s->cfg.multicast &&
+		    udp_mcast_loop(s->socks[k].fd, s->cfg.loop)) {
+			log_err("IP_MULTICAST_LOOP: %s", strerror(errno));
+			return -1;
+		}
+		atomic_init(&s->socks[k].gso_max,
+			    s->cfg.no_gso ? 0 : UINT16_MAX);
+		atomic_init(&s->socks[k].gso_logged, false);
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN;
 		ev.data.u32 = k;

@@ -7,19 +7,21 @@
  * validates it completely, answers HELLO with ANNOUNCE, answers bad reads
  * with ERROR and turns good reads into jobs.  A worker takes a job, reads
  * the requested span of the image with one pread(), and sends one REPLY
- * per wanted segment with sendmmsg(): a 48-byte header iovec plus a data
- * iovec pointing into the span buffer, so data is never copied twice.
+ * per wanted segment: a 48-byte header iovec plus a data iovec pointing
+ * into the span buffer, so data is never copied twice, in UDP GSO trains
+ * where the kernel takes them (batch_build()).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include "server.h"
 #include "util.h"
 
-#define SEND_BATCH	32
 #define SPAN_MAX	SERVE_SPAN_MAX
 
 static void count_verdict(struct server *s, enum dnbd_verdict v)
@@ -357,8 +359,9 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	struct dnbd_hdr h;
 	enum dnbd_verdict v;
 
-	/* Our own replies come back through multicast loopback (kept on so
-	 * a client on this host hears us): skip them before the CRC. */
+	/* With --loop our own replies come back through multicast
+	 * loopback (so a client on this host hears us): skip them before
+	 * the CRC. */
 	if (dnbd_peek_hdr(buf, len, &h) == DNBD_OK && h.sender == s->cfg.id &&
 	    (h.type == DNBD_T_REPLY || h.type == DNBD_T_ANNOUNCE ||
 	     h.type == DNBD_T_ERROR)) {
@@ -398,48 +401,179 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 
 /* ---- workers --------------------------------------------------------- */
 
+/*
+ * A job's replies go out as few sends as possible.  With UDP GSO
+ * (UDP_SEGMENT) one message carries a train of equal-size datagrams laid
+ * out [hdr|data|tag][hdr|data|tag]...: the kernel (or the NIC) cuts it
+ * into datagrams at the segment size, so each one is still a whole,
+ * self-contained REPLY with its own header, CRC and tag.  Only the last
+ * datagram of a train may be shorter.  The iovecs point into the span
+ * buffer; data is not copied in user space.  Without GSO every datagram
+ * is its own message.  Either way one sendmmsg() carries them all.
+ */
+#define GSO_SEGS_MAX	64	/* UDP_MAX_SEGMENTS of Linux 6.1 */
+#define GSO_BYTES_MAX	65507	/* the payload of one IPv4 datagram */
+#define DGRAMS_MAX	DNBD_REQ_SEGS_MAX	/* one job's replies */
+#define DGRAM_IOVS	3	/* header, data, tag */
+
 struct batch {
-	struct mmsghdr msg[SEND_BATCH];
-	struct iovec iov[SEND_BATCH][3];
-	uint8_t hdr[SEND_BATCH][DNBD_REPLY_LEN];
-	uint8_t mac[SEND_BATCH][DNBD_MAC_LEN];
+	struct mmsghdr msg[DGRAMS_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[DGRAMS_MAX];
+	unsigned int msg_first[DGRAMS_MAX];	/* its first datagram */
+	unsigned int msg_count[DGRAMS_MAX];	/* datagrams in it */
+	struct iovec iov[DGRAMS_MAX * DGRAM_IOVS];
+	uint8_t hdr[DGRAMS_MAX][DNBD_REPLY_LEN];
+	uint8_t mac[DGRAMS_MAX][DNBD_MAC_LEN];
+	uint16_t len[DGRAMS_MAX];		/* whole datagram */
 	struct sockaddr_in sin;
-	unsigned int n;
+	unsigned int n, nmsg, niov;
 	size_t bytes, data_bytes;
 };
 
-static void batch_flush(struct server *s, struct image *img, int fd,
-			struct batch *b)
+/* Is sk allowed a GSO train of datagrams of len bytes? */
+static bool gso_allowed(const struct server *s, const struct srv_sock *sk,
+			uint16_t len)
 {
-	unsigned int done = 0;
+	return !s->tx_hook && len <= atomic_load(&sk->gso_max);
+}
+
+/*
+ * Groups datagrams first..b->n-1 into messages, trains where GSO is
+ * allowed.  Returns the index of the first new message.
+ */
+static unsigned int batch_build(struct server *s, struct srv_sock *sk,
+				struct batch *b, unsigned int first)
+{
+	unsigned int start = b->nmsg, i;
+	struct msghdr *m = NULL;
+	size_t train = 0;
+
+	for (i = first; i < b->n; i++) {
+		unsigned int k = b->nmsg - 1;
+		uint16_t g = m ? b->len[b->msg_first[k]] : 0;
+
+		if (m && b->msg_count[k] < GSO_SEGS_MAX &&
+		    b->len[i] <= g && b->len[i - 1] == g &&
+		    train + b->len[i] <= GSO_BYTES_MAX &&
+		    gso_allowed(s, sk, g)) {
+			b->msg_count[k]++;
+			m->msg_iovlen += b->niov;
+			train += b->len[i];
+			continue;
+		}
+		k = b->nmsg++;
+		m = &b->msg[k].msg_hdr;
+		memset(&b->msg[k], 0, sizeof(b->msg[k]));
+		m->msg_name = &b->sin;
+		m->msg_namelen = sizeof(b->sin);
+		m->msg_iov = &b->iov[i * b->niov];
+		m->msg_iovlen = b->niov;
+		b->msg_first[k] = i;
+		b->msg_count[k] = 1;
+		train = b->len[i];
+	}
+	/* A train of one needs no segment size. */
+	for (i = start; i < b->nmsg; i++) {
+		struct cmsghdr *c;
+		uint16_t g = b->len[b->msg_first[i]];
+
+		if (b->msg_count[i] < 2)
+			continue;
+		m = &b->msg[i].msg_hdr;
+		m->msg_control = b->ctl[i].buf;
+		m->msg_controllen = sizeof(b->ctl[i].buf);
+		c = CMSG_FIRSTHDR(m);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(g));
+		memcpy(CMSG_DATA(c), &g, sizeof(g));
+	}
+	return start;
+}
+
+/*
+ * The kernel refused a train: EIO when the route's device cannot
+ * checksum for us, EMSGSIZE or EINVAL when the segment does not fit the
+ * MTU (jumbo segments on a 1500-byte link), EINVAL or ENOPROTOOPT when
+ * the kernel has no UDP_SEGMENT (before 4.18).  From
+ * now on this socket sends such datagrams one by one.
+ */
+static void gso_refused(struct server *s, struct srv_sock *sk, uint16_t len,
+			int err)
+{
+	uint16_t max = err == EIO ? 0 : (uint16_t)(len - 1), cur;
+
+	sc_add(s, SC_gso_fallbacks, 1);
+	cur = atomic_load(&sk->gso_max);
+	while (max < cur && !atomic_compare_exchange_weak(&sk->gso_max, &cur,
+							  max))
+		;
+	if (!atomic_exchange(&sk->gso_logged, true)) {
+		char a[ADDR_STRLEN];
+
+		log_info("%s: UDP GSO refused for %u-byte datagrams (%s); "
+			 "sending them one by one (sendmmsg)",
+			 addr_str(&sk->addr, a), len, strerror(err));
+	}
+}
+
+static void batch_flush(struct server *s, struct image *img,
+			struct srv_sock *sk, struct batch *b)
+{
+	unsigned int done, i;
 	int n;
 
 	if (!b->n)
 		return;
 	if (pace_take(&s->pacer, b->bytes))
 		sc_add(s, SC_rate_waits, 1);
-	while (done < b->n) {
+	b->nmsg = 0;
+	done = batch_build(s, sk, b, 0);
+	while (done < b->nmsg) {
 		if (s->tx_hook) {
-			s->tx_hook(s, fd, &b->msg[done++].msg_hdr);
+			s->tx_hook(s, sk->fd, &b->msg[done++].msg_hdr);
 			continue;
 		}
-		n = sendmmsg(fd, b->msg + done, b->n - done, 0);
+		n = sendmmsg(sk->fd, b->msg + done, b->nmsg - done, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && b->msg_count[done] > 1 &&
+		    (errno == EIO || errno == EINVAL || errno == EMSGSIZE ||
+		     errno == ENOPROTOOPT || errno == EOPNOTSUPP)) {
+			gso_refused(s, sk, b->len[b->msg_first[done]], errno);
+			b->nmsg = done;
+			done = batch_build(s, sk, b, b->msg_first[done]);
+			continue;
+		}
 		if (n <= 0) {
-			sc_add(s, SC_send_errors, b->n - done);
+			for (i = done; i < b->nmsg; i++)
+				sc_add(s, SC_send_errors, b->msg_count[i]);
 			break;
 		}
+		for (i = done; i < done + (unsigned int)n; i++) {
+			if (b->msg_count[i] > 1)
+				sc_add(s, SC_gso_sends, 1);
+			sc_add(s, SC_segments_sent, b->msg_count[i]);
+			atomic_fetch_add_explicit(&img->segments_sent,
+						  b->msg_count[i],
+						  memory_order_relaxed);
+		}
+		sc_add(s, SC_sends, 1);
 		done += (unsigned int)n;
 	}
-	sc_add(s, SC_segments_sent, done);
+	if (s->tx_hook) {
+		sc_add(s, SC_segments_sent, b->n);
+		atomic_fetch_add_explicit(&img->segments_sent, b->n,
+					  memory_order_relaxed);
+	}
 	sc_add(s, SC_bytes_sent, b->bytes);
 	sc_add(s, SC_data_bytes_sent, b->data_bytes);
-	atomic_fetch_add_explicit(&img->segments_sent, done,
-				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&img->data_bytes_sent, b->data_bytes,
 				  memory_order_relaxed);
-	b->n = 0;
+	b->n = b->nmsg = 0;
 	b->bytes = b->data_bytes = 0;
 }
 
@@ -478,7 +612,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		.client_id = j->client_id, .req_id = j->req_id,
 		.echo = j->echo, .offset = j->offset,
 	};
-	int fd = s->socks[img->sock].fd;
+	struct srv_sock *sk = &s->socks[img->sock];
 	unsigned int first = 0, last = highest_bit(j->mask), i;
 	uint64_t start, end;
 	ssize_t got;
@@ -505,10 +639,12 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		return;
 	}
 	addr_to_sin(&j->dest, &b->sin);
+	b->niov = s->cfg.keyed ? 3 : 2;
 	for (i = first; i <= last; i++) {
 		struct dnbd_reply m;
 		uint64_t off = j->offset + (uint64_t)i * j->seg_size;
 		unsigned int k = b->n;
+		struct iovec *iov = &b->iov[k * b->niov];
 
 		if (!dnbd_mask_test(j->mask, i))
 			continue;
@@ -529,25 +665,21 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		else
 			dnbd_seal_split(b->hdr[k], DNBD_REPLY_LEN,
 					span + (off - start), m.data_len);
-		b->iov[k][0].iov_base = b->hdr[k];
-		b->iov[k][0].iov_len = DNBD_REPLY_LEN;
-		b->iov[k][1].iov_base = span + (off - start);
-		b->iov[k][1].iov_len = m.data_len;
-		b->iov[k][2].iov_base = b->mac[k];
-		b->iov[k][2].iov_len = s->cfg.keyed ? DNBD_MAC_LEN : 0;
-		memset(&b->msg[k], 0, sizeof(b->msg[k]));
-		b->msg[k].msg_hdr.msg_name = &b->sin;
-		b->msg[k].msg_hdr.msg_namelen = sizeof(b->sin);
-		b->msg[k].msg_hdr.msg_iov = b->iov[k];
-		b->msg[k].msg_hdr.msg_iovlen = s->cfg.keyed ? 3 : 2;
+		iov[0].iov_base = b->hdr[k];
+		iov[0].iov_len = DNBD_REPLY_LEN;
+		iov[1].iov_base = span + (off - start);
+		iov[1].iov_len = m.data_len;
+		if (s->cfg.keyed) {
+			iov[2].iov_base = b->mac[k];
+			iov[2].iov_len = DNBD_MAC_LEN;
+		}
+		b->len[k] = (uint16_t)(DNBD_REPLY_LEN + m.data_len +
+				       (s->cfg.keyed ? DNBD_MAC_LEN : 0));
 		b->n++;
-		b->bytes += DNBD_REPLY_LEN + m.data_len +
-			    (s->cfg.keyed ? DNBD_MAC_LEN : 0);
+		b->bytes += b->len[k];
 		b->data_bytes += m.data_len;
-		if (b->n == SEND_BATCH)
-			batch_flush(s, img, fd, b);
 	}
-	batch_flush(s, img, fd, b);
+	batch_flush(s, img, sk, b);
 	if (s->cfg.multicast)
 		stamp_sent(img, j, first, last);
 }

@@ -5,7 +5,8 @@
  * One event-loop thread (main.c) receives and validates every datagram,
  * answers HELLOs, applies the dedup window and queues read jobs; worker
  * threads (serve.c) pread the requested span once and send its segments
- * with sendmmsg, paced by one token bucket (pace.c).
+ * in UDP GSO trains (or one by one) with sendmmsg, paced by one token
+ * bucket (pace.c).
  */
 #ifndef DNBD_SERVER_H
 #define DNBD_SERVER_H
@@ -31,7 +32,8 @@
 	X(drop_type) X(drop_field) X(drop_image) X(send_errors)	\
 	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)	\
 	X(own_looped) X(requests_ratelimited) X(control_ratelimited)	\
-	X(auth_missing) X(auth_failures) X(auth_unexpected)
+	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
+	X(sends) X(gso_sends) X(gso_fallbacks)
 
 #define SC_ENUM(name) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
@@ -95,6 +97,8 @@ struct srv_config {
 	uint64_t client_rate;		/* --client-rate, bytes/s per source */
 	const char *key_file;
 	bool keyed;			/* --key-file: tag and check */
+	bool no_gso;			/* --no-gso: one send per datagram */
+	bool loop;			/* --loop: hear our own multicast */
 	struct dnbd_key key;
 };
 
@@ -129,6 +133,10 @@ struct job {
 struct srv_sock {
 	struct dnbd_addr addr;
 	int fd;
+	/* Largest datagram sent in UDP GSO trains; 0: none (--no-gso, or
+	 * the kernel refused them).  Lowered by the workers. */
+	_Atomic uint16_t gso_max;
+	atomic_bool gso_logged;
 };
 
 struct server {

@@ -19,6 +19,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ enum kind {
 	K_ANNOUNCE_FAKE,
 	K_HELLO_FLOOD,
 	K_REPLAY,
+	K_REPLY_TRAIN,
 	K_MAX
 };
 
@@ -78,6 +80,7 @@ static const char *const kind_names[K_MAX] = {
 	[K_ANNOUNCE_FAKE] = "announce-fake",
 	[K_HELLO_FLOOD] = "hello-flood",
 	[K_REPLAY] = "replay",
+	[K_REPLY_TRAIN] = "reply-train",
 };
 
 struct opts {
@@ -103,6 +106,9 @@ struct opts {
 	unsigned long dup;		/* --dup N: each replayed N times */
 	unsigned long duration_s;	/* --duration-s: replay's limit */
 	bool spread;			/* --spread: random full segments */
+	unsigned long target;		/* --target: READ's server, 0 any */
+	const char *data_file;		/* --data-file: reply-train's image */
+	unsigned long bad;		/* --bad K: train's damaged one */
 	bool keyed;			/* --key-file: tag what is sent */
 	struct dnbd_key key;
 };
@@ -136,7 +142,14 @@ static const char usage_text[] =
 	"  replay           forward the REPLYs and ANNOUNCEs heard on --from GROUP\n"
 	"                   to --to, each --dup times (up to --count heard, or\n"
 	"                   --duration-s seconds)\n"
-	"read-flood takes --segs N (1..128 segments each) and --retry.\n"
+	"  reply-train      --segs N (2..45) valid REPLYs of --data-file from\n"
+	"                   --offset on, sent as ONE UDP GSO message (a train\n"
+	"                   the receiver may get coalesced by GRO); REPLY\n"
+	"                   number --bad K (0-based) has a payload byte flipped\n"
+	"                   after sealing.  --count trains, each N segments on\n"
+	"                   from the last (--interval-ms apart).\n"
+	"read-flood takes --segs N (1..128 segments each), --retry and\n"
+	"--target ID (the server asked; default 0, any).\n"
 	"--spread (with --size): REPLYs at random full segments, not --offset.\n"
 	"--key-file F tags every datagram with that key (a rogue with a key).\n"
 	"--size is required by reply-range and read-range.  Defaults: --port 5001\n"
@@ -216,6 +229,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "duration-s", required_argument, NULL, 'T' },
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "spread", no_argument, NULL, 'P' },
+		{ "target", required_argument, NULL, 'G' },
+		{ "data-file", required_argument, NULL, 'f' },
+		{ "bad", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -273,6 +289,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 					    DNBD_REQ_SEGS_MAX);
 			break;
 		case 'R': o->retry = true; break;
+		case 'G':
+			o->target = parse_num("--target", optarg, 0, 65535);
+			break;
+		case 'f': o->data_file = optarg; break;
+		case 'B': o->bad = parse_num("--bad", optarg, 0, 44); break;
 		case 'P': o->spread = true; break;
 		case 'F': o->from = optarg; break;
 		case 'D': o->dup = parse_num("--dup", optarg, 1, 100); break;
@@ -503,6 +524,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		return dnbd_encode_hello(buf, buflen, 0, &m);
 	}
 	case K_REPLAY:
+	case K_REPLY_TRAIN:
 		return 0;
 	case K_REPLY_BADCRC:
 		len = build_reply(buf, buflen, o, o->image_id, off);
@@ -538,6 +560,7 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		m.seg_size = (uint16_t)o->seg_size;
 		m.offset = off;
 		m.seg_count = (uint16_t)o->segs;
+		m.target = (uint16_t)o->target;
 		for (k = 0; k < o->segs; k++)
 			dnbd_mask_set(m.mask, k);
 		return dnbd_encode_read(buf, buflen,
@@ -691,6 +714,88 @@ static void sleep_ms(unsigned long ms)
 		;
 }
 
+/*
+ * reply-train: --segs valid REPLYs of --data-file, laid out back to back
+ * and sent with one sendmsg() and UDP_SEGMENT, so the kernel cuts them
+ * into datagrams (or a GRO receiver gets them coalesced).  Number --bad
+ * is damaged after sealing: a receiver must drop it alone.
+ */
+static int send_train(const struct opts *o, int fd,
+		      const struct sockaddr_in *dst, uint64_t offset)
+{
+	static uint8_t buf[65536];
+	size_t dlen = DNBD_REPLY_LEN + o->seg_size, len = 0;
+	union {
+		char b[CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl;
+	uint16_t gso = (uint16_t)dlen;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *c;
+	unsigned long k;
+	FILE *f;
+
+	if (o->segs * dlen > 65507 || o->bad >= o->segs) {
+		fprintf(stderr, "dnbd-forge: reply-train: %lu segments of %zu "
+			"bytes (--bad %lu) do not fit one UDP GSO message\n",
+			o->segs, dlen, o->bad);
+		return -1;
+	}
+	f = fopen(o->data_file, "rb");
+	if (!f || fseeko(f, (off_t)offset, SEEK_SET)) {
+		perror("dnbd-forge: --data-file");
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	for (k = 0; k < o->segs; k++) {
+		struct dnbd_reply m;
+		uint8_t *d = buf + len;
+
+		memset(&m, 0, sizeof(m));
+		m.client_id = rng_nonzero32();
+		m.req_id = (uint32_t)rng();
+		m.seg_size = (uint16_t)o->seg_size;
+		m.offset = offset + k * o->seg_size;
+		m.data_len = (uint16_t)o->seg_size;
+		if (!dnbd_encode_reply_hdr(d, dlen, 0, (uint16_t)o->sender,
+					   o->image_id, &m) ||
+		    fread(d + DNBD_REPLY_LEN, 1, o->seg_size, f) !=
+		    o->seg_size) {
+			fprintf(stderr, "dnbd-forge: reply-train: cannot "
+				"build segment %lu (past the file's end?)\n",
+				k);
+			fclose(f);
+			return -1;
+		}
+		dnbd_seal(d, dlen);
+		if (k == o->bad)
+			d[DNBD_REPLY_LEN + o->seg_size / 2] ^= 0x01;
+		len += dlen;
+	}
+	fclose(f);
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = (void *)dst;
+	mh.msg_namelen = sizeof(*dst);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(gso));
+	memcpy(CMSG_DATA(c), &gso, sizeof(gso));
+	if (sendmsg(fd, &mh, 0) < 0) {
+		perror("dnbd-forge: sendmsg (UDP_SEGMENT)");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t buf[10000];
@@ -716,6 +821,24 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
+	if (o.kind == K_REPLY_TRAIN) {
+		if (!o.data_file || o.keyed)
+			usage_error("%s", "reply-train needs --data-file and "
+				    "takes no --key-file");
+		for (i = 0; i < o.count && !stop; i++) {
+			if (send_train(&o, fd, &dst,
+				       o.offset + i * o.segs * o.seg_size))
+				failed++;
+			else
+				sent++;
+			if (o.interval_ms && i + 1 < o.count)
+				sleep_ms(o.interval_ms);
+		}
+		close(fd);
+		fprintf(stderr, "dnbd-forge: reply-train: %lu trains sent, "
+			"%lu failed\n", sent, failed);
+		return failed ? 1 : 0;
+	}
 	for (i = 0; i < o.count && !stop; i++) {
 		size_t len = build(buf, sizeof(buf), &o, i);
 
