@@ -45,7 +45,8 @@ else
 B        := build
 endif
 
-PROTO_SRC  := proto/wire.c proto/client.c proto/cache.c proto/auth.c
+PROTO_SRC  := proto/wire.c proto/crc32c.c proto/client.c proto/cache.c \
+              proto/auth.c
 COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/pace.c daemon/srcrate.c
@@ -57,7 +58,7 @@ UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
-         $(B)/bin/dnbd-forge
+         $(B)/bin/dnbd-forge $(B)/bench/crc32c-speed
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check demo demo-net image clean unit asan install static kmod \
@@ -81,6 +82,11 @@ $(B)/bin/dnbd-client: $(call obj,$(CLIENT_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(B)/bin/dnbd-forge: $(call obj,$(FORGE_SRC) $(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# MB/s of each CRC32C variant (a benchmark; make bench prints it).
+$(B)/bench/crc32c-speed: $(call obj,bench/crc32c-speed.c proto/crc32c.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -129,7 +135,7 @@ $(FUZZ_B)/obj/%.o: %.c
 	$(FUZZ_CC) $(CPPFLAGS) -Idaemon -Iclient -Ifuzz $(WARN) $(FUZZ_CFLAGS) \
 	  -MMD -MP -c $< -o $@
 
-$(FUZZ_B)/fuzz-wire: $(call fuzzobj,fuzz/fuzz-wire.c proto/wire.c)
+$(FUZZ_B)/fuzz-wire: $(call fuzzobj,fuzz/fuzz-wire.c proto/wire.c proto/crc32c.c)
 $(FUZZ_B)/fuzz-client-reply: $(call fuzzobj,fuzz/fuzz-client-reply.c \
                                 $(PROTO_SRC))
 $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \

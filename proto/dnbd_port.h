@@ -13,6 +13,17 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/string.h>
+#include <linux/version.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 14, 0)
+#include <linux/crc32.h>
+#else
+#include <linux/crc32c.h>
+#endif
+/*
+ * The kernel's CRC32C, which uses the CPU's CRC instructions where it has
+ * them.  It neither inverts on entry nor on exit; dnbd_crc32c() does both.
+ */
+#define DNBD_HOST_CRC32C(crc, buf, len) (~crc32c(~(crc), (buf), (len)))
 #else
 #include <stdbool.h>
 #include <stddef.h>

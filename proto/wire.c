@@ -8,7 +8,6 @@
  * The CRC32C covers the whole datagram with the crc field set to zero.
  */
 #include "dnbd_wire.h"
-#include "crc32c_table.h"
 
 const char *const dnbd_verdict_names[DNBD_VERDICT_MAX] = {
 	[DNBD_OK] = "ok",
@@ -61,29 +60,6 @@ static uint32_t get32(const uint8_t *p)
 static uint64_t get64(const uint8_t *p)
 {
 	return ((uint64_t)get32(p) << 32) | get32(p + 4);
-}
-
-uint32_t dnbd_crc32c(uint32_t crc, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	crc = ~crc;
-	while (len >= 8) {
-		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-				     (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-
-		crc = dnbd_crc32c_tab[7][lo & 0xff] ^
-		      dnbd_crc32c_tab[6][(lo >> 8) & 0xff] ^
-		      dnbd_crc32c_tab[5][(lo >> 16) & 0xff] ^
-		      dnbd_crc32c_tab[4][lo >> 24] ^
-		      dnbd_crc32c_tab[3][p[4]] ^ dnbd_crc32c_tab[2][p[5]] ^
-		      dnbd_crc32c_tab[1][p[6]] ^ dnbd_crc32c_tab[0][p[7]];
-		p += 8;
-		len -= 8;
-	}
-	while (len--)
-		crc = dnbd_crc32c_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
 }
 
 uint64_t dnbd_image_id(const char *name, size_t name_len, uint64_t size,
