@@ -531,6 +531,25 @@ static void on_foreign_read(struct dnbd_client *c, const struct dnbd_hdr *h,
 	f->req_id = m.req_id;
 }
 
+/*
+ * A burst of ours ended: the server works through our requests in the
+ * order they came, so every read we asked it for after that one is still
+ * in its queue (or in a slow link's queue), not lost.  Its timer restarts
+ * now, as the timer of a read that receives data does; a read whose
+ * request was lost still times out once the bursts before it are done.
+ */
+static void queue_progress(struct dnbd_client *c, uint16_t server,
+			   uint32_t echo, uint64_t now)
+{
+	struct dnbd_read *r;
+
+	for (r = c->pending.next; r != &c->pending; r = r->next)
+		if (r->tries && r->server == server &&
+		    (int32_t)((uint32_t)r->sent_us - echo) > 0 &&
+		    r->deadline_us < now + r->rto_us)
+			r->deadline_us = now + r->rto_us;
+}
+
 static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		     const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -582,8 +601,10 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	 * valid samples too (no Karn ambiguity): a queue that makes first
 	 * tries time out still teaches us how long it is.
 	 */
-	if (s && m.client_id == c->client_id && (h->flags & DNBD_F_LAST))
+	if (s && m.client_id == c->client_id && (h->flags & DNBD_F_LAST)) {
 		srv_rtt_sample(s, (uint32_t)now - m.echo);
+		queue_progress(c, h->sender, m.echo, now);
+	}
 	seg = m.offset / m.seg_size;
 	for (r = c->pending.next; r != &c->pending; r = next) {
 		bool mine = m.client_id == c->client_id &&

@@ -336,6 +336,44 @@ static void test_failover(void)
 	dnbd_client_fini(&c);
 }
 
+/*
+ * A server answers our requests in order: when the burst of an earlier
+ * request ends, a later read still waiting for its turn is progressing,
+ * not lost.  Its timer restarts; without that, a read queued behind
+ * others on a slow link would time out and be asked again for nothing.
+ */
+static void test_queue_progress(void)
+{
+	static struct dnbd_client c;
+	static uint8_t d1[5000], d2[5000];
+	struct dnbd_read r1 = { .offset = 0, .length = 5000, .buf = d1 };
+	struct dnbd_read r2 = { .offset = 7 * SEG, .length = 5000,
+				.buf = d2 };
+	uint64_t now = 5000, old;
+
+	setup(&c, 0);
+	select_image(&c, now);
+	now += 2000;
+	CHECK_EQ(dnbd_client_read(&c, &r1, now), 0);
+	CHECK_EQ(dnbd_client_read(&c, &r2, now + 10), 0);
+	CHECK_EQ(n_out, 2);
+	CHECK_EQ(r1.server, r2.server);	/* one 64 KiB region */
+	old = r2.deadline_us;
+	/* r1's burst ends just before r2 would time out. */
+	serve(&c, 0, r1.server, 0, old - 1);
+	CHECK_EQ(n_done, 1);
+	CHECK(r2.deadline_us >= old - 1 + r2.rto_us);
+	n_out = 0;
+	dnbd_client_timer(&c, old);
+	CHECK_EQ(c.counters[DNBD_CC_timeouts], 0);
+	CHECK_EQ(n_out, 0);
+	/* Its own burst completes it. */
+	serve(&c, 1, r2.server, 0, old + 100);
+	CHECK_EQ(n_done, 2);
+	CHECK(!memcmp(d2, image + 7 * SEG, 5000));
+	dnbd_client_fini(&c);
+}
+
 static void test_down_after_timeouts(void)
 {
 	static struct dnbd_client c;
@@ -804,6 +842,7 @@ int main(void)
 	test_rtt_weights();
 	test_failover();
 	test_down_after_timeouts();
+	test_queue_progress();
 	test_suppression_and_cache();
 	test_bad_datagrams();
 	test_timeout_and_errors();
