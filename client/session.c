@@ -28,7 +28,14 @@
 #define SLOT_PLAIN	(DNBD_DGRAM_MAX + 1)	/* + 1: detects oversize */
 #define SLOT_GRO	65536u			/* largest UDP payload */
 #define RX_BUF_BYTES	((size_t)RECV_BATCH * SLOT_PLAIN)
-#define REPLICA_GRACE_US 300000u	/* listen for replicas after the first */
+/*
+ * After the first announcement, listen for replicas (and other
+ * revisions) four times as long as the first one took to answer: replicas
+ * on the same network answer alike.  At least 20 ms, at most 300 ms.  A
+ * replica that answers later is still added by its next announcement.
+ */
+#define REPLICA_GRACE_MIN_US	20000u
+#define REPLICA_GRACE_MAX_US	300000u
 
 static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
 		    size_t len)
@@ -394,6 +401,7 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 {
 	const struct dnbd_image_info *img;
 	uint64_t start = now_us(), end = start + timeout_us, now, next_hello;
+	uint64_t first = 0, grace;
 	int rc;
 
 	dnbd_client_hello(&s->core, name, start);
@@ -403,9 +411,17 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 		if (!s->core.n_images && s->core.refused_code &&
 		    now - start > 1000000)
 			break;
-		if (s->core.n_images && end > now + REPLICA_GRACE_US &&
-		    (!name || choose(s, name, err, errlen)))
-			end = now + REPLICA_GRACE_US;
+		if (s->core.n_images && !first &&
+		    (!name || choose(s, name, err, errlen))) {
+			first = now;
+			grace = 4 * (now - start);
+			if (grace < REPLICA_GRACE_MIN_US)
+				grace = REPLICA_GRACE_MIN_US;
+			if (grace > REPLICA_GRACE_MAX_US)
+				grace = REPLICA_GRACE_MAX_US;
+			if (end > now + grace)
+				end = now + grace;
+		}
 		if (now >= next_hello) {
 			dnbd_client_hello(&s->core, name, now);
 			next_hello = now + 250000;
