@@ -82,11 +82,6 @@ def egress_x(row):
     return num(row["egress_bytes"]) / num(row["image_bytes"])
 
 
-def not_run(title, m):
-    """The heading of a scenario BENCH_ONLY left out, and why it is empty."""
-    return f"{title}\n\nNot run (`BENCH_ONLY=\"{m.get('only', '')}\"`).\n"
-
-
 # ---- formatting ----------------------------------------------------------------
 
 def f(v, digits=1, unit=""):
@@ -128,17 +123,14 @@ def write_data(name, lines):
     return path
 
 
-def plots(s1, s2, s3, s6, s7):
-    """One gnuplot script per scenario that has figures (a scenario left out
-    by BENCH_ONLY has none); returns the PNG names made."""
+def plots(s1, s2, s3, s6):
+    """One gnuplot run for every plot; returns the PNG names made."""
     os.makedirs(os.path.join(RAW, "plot"), exist_ok=True)
     os.makedirs(os.path.join(OUT, PLOTS), exist_ok=True)
     png = lambda n: os.path.join(OUT, PLOTS, n)  # noqa: E731
-    scripts, made = [], []
-    s1 = [(k, v) for k, v in s1 if v is not None]
-    if s1:
-        d1 = write_data("s1.dat", [f'"{k}" {v:.1f}' for k, v in s1])
-        scripts.append(("s1.gp", f"""set output "{png('s1-throughput.png')}"
+    gp = [GNUPLOT_HEAD]
+    d1 = write_data("s1.dat", [f'"{k}" {v:.1f}' for k, v in s1 if v is not None])
+    gp.append(f"""set output "{png('s1-throughput.png')}"
 set title "1: one client reads the image (MB/s; iperf3 = TCP link limit)"
 set ylabel "MB/s"
 set logscale y
@@ -148,11 +140,12 @@ set boxwidth 0.6
 set xrange [-0.6:{len(s1) - 0.4}]
 plot "{d1}" using 0:2:xtic(1) notitle lc rgb "#4477aa", \\
      "" using 0:2:(sprintf("%.0f", $2)) with labels offset 0,0.8 notitle
-"""))
-        made.append("s1-throughput.png")
-    if s2:
-        d2 = write_data("s2.dat", [f"{n} {de:.3f} {ne:.3f} {dw:.2f} {nw:.2f}" for n, de, ne, dw, nw in s2])
-        scripts.append(("s2.gp", f"""set style data linespoints
+unset logscale y
+set yrange [*:*]
+set xrange [*:*]
+""")
+    d2 = write_data("s2.dat", [f"{n} {de:.3f} {ne:.3f} {dw:.2f} {nw:.2f}" for n, de, ne, dw, nw in s2])
+    gp.append(f"""set style data linespoints
 set output "{png('s2-egress.png')}"
 set title "2: server egress / image size, N clients at once"
 set xlabel "clients"
@@ -163,24 +156,21 @@ set output "{png('s2-wall.png')}"
 set title "2: wall time until every client has the image"
 set ylabel "seconds"
 plot "{d2}" using 1:4 title "dnbd" lw 2 pt 7, "" using 1:5 title "nbd-server" lw 2 pt 5
-"""))
-        made += ["s2-egress.png", "s2-wall.png"]
-    if any(d is not None for _, d, _ in s3):
-        d3 = write_data("s3.dat", [f"{p} {d if d is not None else 'NaN'} {n if n is not None else 'NaN'}"
-                                   for p, d, n in s3])
-        scripts.append(("s3.gp", f"""set style data linespoints
-set output "{png('s3-loss.png')}"
+""")
+    d3 = write_data("s3.dat", [f"{p} {d if d is not None else 'NaN'} {n if n is not None else 'NaN'}"
+                               for p, d, n in s3])
+    gp.append(f"""set output "{png('s3-loss.png')}"
 set title "3: throughput under random loss, relative to no loss"
 set xlabel "loss (%)"
 set ylabel "relative throughput"
 set yrange [0:1.1]
 plot "{d3}" using 1:2 title "dnbd" lw 2 pt 7, "" using 1:3 title "nbd-server (TCP)" lw 2 pt 5
-"""))
-        made.append("s3-loss.png")
-    s6 = [(k, v) for k, v in s6 if v is not None]
-    if s6:
-        d6 = write_data("s6.dat", [f'"{k}" {v:.2f}' for k, v in s6])
-        scripts.append(("s6.gp", f"""set output "{png('s6-tbf.png')}"
+set yrange [*:*]
+unset xlabel
+set style data histograms
+""")
+    d6 = write_data("s6.dat", [f'"{k}" {v:.2f}' for k, v in s6 if v is not None])
+    gp.append(f"""set output "{png('s6-tbf.png')}"
 set title "6: slow shared link, time until every client has the image"
 set ylabel "seconds"
 set yrange [0:*]
@@ -190,26 +180,10 @@ set offsets 0, 0, graph 0.1, 0
 set xrange [-0.6:{len(s6) - 0.4}]
 plot "{d6}" using 0:2:xtic(1) notitle lc rgb "#cc6677", \\
      "" using 0:2:(sprintf("%.1f s", $2)) with labels offset 0,0.8 notitle
-"""))
-        made.append("s6-tbf.png")
-    s7 = [(k, pl, w) for k, pl, w in s7 if pl is not None]
-    if s7:
-        d7 = write_data("s7.dat", [f'"{k}" {pl:.1f} {w if w is not None else "NaN"}' for k, pl, w in s7])
-        scripts.append(("s7.gp", f"""set output "{png('s7-gbit.png')}"
-set title "7: one client behind tbf 1gbit (MB/s, median pass)"
-set ylabel "MB/s"
-set yrange [0:180]
-set key top right
-plot "{d7}" using 2:xtic(1) title "payload (image bytes)" lc rgb "#4477aa", \\
-     "" using 3 title "on the wire (tbf bytes, all headers)" lc rgb "#aaaaaa", \\
-     "" using ($0 - 0.15):2:(sprintf("%.0f", $2)) with labels offset 0,0.7 notitle, \\
-     125 with lines lw 2 lc rgb "#cc6677" title "link, 125 MB/s", \\
-     118.75 with lines lw 1 dt 2 lc rgb "#cc6677" title "0.95 of the link"
-"""))
-        made.append("s7-gbit.png")
-    for name, body in scripts:
-        subprocess.run(["gnuplot", write_data(name, [GNUPLOT_HEAD + body])], check=True)
-    return made
+""")
+    script = write_data("plots.gp", gp)
+    subprocess.run(["gnuplot", script], check=True)
+    return ["s1-throughput.png", "s2-egress.png", "s2-wall.png", "s3-loss.png", "s6-tbf.png"]
 
 
 # ---- sections -------------------------------------------------------------------
@@ -221,8 +195,6 @@ READERS = [("dnbd", "dnbd-cat", "dnbd-server"),
 
 def sec1(rows, m, res):
     """Scenario 1: one reader."""
-    if not runs(rows, "s1", "dnbd"):
-        return not_run("## 1. One client, sequential read of the whole image", m), []
     out = [f"## 1. One client, sequential read of the whole image ({int(m['mib'])} MiB)\n",
            "Each reader copies the whole image from srv to c1 and throws it away: `dnbd-cat -b GROUP "
            "> /dev/null` against dnbd-server (multicast group, defaults: 1400-byte segments, window "
@@ -296,8 +268,6 @@ def variants_table(rows, m, res, plot):
 
 def sec2(rows, m, res):
     """Scenario 2: N readers at once."""
-    if not runs(rows, "s2", "dnbd"):
-        return not_run("## 2. N clients read the same image at once", m), []
     out = [f"## 2. N clients read the same image at once ({int(m['mib'])} MiB)\n",
            "N readers (c1…cN) start together; the wall time runs until the last one exits. Egress "
            "is what srv sent into the bridge during the run (its bridge port's byte counter, "
@@ -324,8 +294,6 @@ def sec2(rows, m, res):
 
 def sec3(rows, m, res):
     """Scenario 3: random loss."""
-    if not runs(rows, "s3", "dnbd"):
-        return not_run("## 3. Random loss", m), []
     out = [f"## 3. Random loss ({int(m['loss_mib'])} MiB, one client)\n",
            "nftables in c1 and in srv drops each arriving dnbd datagram (UDP port 5001) with "
            "probability p, and, for the comparison, each arriving TCP segment of the nbd "
@@ -358,8 +326,6 @@ def sec3(rows, m, res):
 def sec4(m, res):
     """Scenario 4: failover."""
     fo = tsv("failover.tsv")
-    if not fo:
-        return not_run("## 4. Failover", m)
     out = [f"## 4. Failover ({int(m['fail_mib'])} MiB, two replicas)\n",
            f"Two dnbd-servers (ids 1 and 2, on srv and srv2) export the same image on one group, "
            f"each paced with `--rate {m['fail_rate']}` so that the read lasts a few seconds. "
@@ -389,8 +355,6 @@ def sec4(m, res):
 def sec5(m, res):
     """Scenario 5: server CPU per GiB."""
     cpu = tsv("cpu.tsv")
-    if not cpu:
-        return not_run("## 5. Server CPU seconds per GiB", m)
     out = ["## 5. Server CPU seconds per GiB\n",
            "User + system time of the server process (all threads; nbd-server's per-connection "
            "children through the parent's cutime/cstime once they are reaped), read from "
@@ -418,8 +382,6 @@ def sec5(m, res):
 
 def sec6(rows, m, res):
     """Scenario 6: slow shared link."""
-    if not runs(rows, "s6", "dnbd"):
-        return not_run("## 6. Slow shared link", m), []
     out = [f"## 6. Slow shared link: {m['tbf_n']} clients behind tbf {m['tbf_rate']} "
            f"({int(m['tbf_mib'])} MiB)\n",
            f"`tc qdisc add dev eth0 root tbf rate {m['tbf_rate']} burst 32kbit latency 400ms` on "
@@ -442,97 +404,6 @@ def sec6(rows, m, res):
     out.append(table(["server", "all done, s", "first done, s", "egress / image",
                       "re-requested segments", "dnbd / this"], lines))
     out.append(f"\n![slow link]({PLOTS}/s6-tbf.png)\n")
-    return "\n".join(out), plot
-
-
-LINK_BPS = 125e6  # 1 Gbit/s in bytes per second
-# dnbd's default segment on a 1500-byte link: 1,400 bytes of data in a frame
-# of 14 (Ethernet) + 20 (IP) + 8 (UDP) + 48 (dnbd header) + 1,400 bytes; the
-# best payload share of the link tbf allows (it counts frames without
-# preamble, FCS and gap).  TCP's is 1,448 of 1,514 (timestamps on).
-DNBD_CEIL = 1400 / 1490
-TCP_CEIL = 1448 / 1514
-GBIT = [("nbd-server", "nbdcopy ← nbd-server 3 (TCP)", "nbd-server"),
-        ("dnbd", "dnbd-cat ← dnbd-server (defaults)", "dnbd"),
-        ("dnbd-rate", "dnbd-cat ← dnbd-server --rate {rate}", "dnbd --rate")]
-
-
-def wire_mbps(row):
-    """What tbf let through during a run (every segment's headers), MB/s."""
-    b, w = note(row, "tbf_bytes"), num(row["wall_s"])
-    return b / w / 1e6 if b is not None and w else None
-
-
-def port_mbps(row):
-    """srv's bridge-port egress during a run (GSO headers counted once), MB/s."""
-    w = num(row["wall_s"])
-    return num(row["egress_bytes"]) / w / 1e6 if w else None
-
-
-def sec7(rows, m, res):
-    """Scenario 7: one client on a 1 Gbit/s link."""
-    title = "## 7. One client on a 1 Gbit/s link"
-    if not runs(rows, "s7", "dnbd"):
-        return not_run(title, m), []
-    rate = int(m.get("gbit_rate", 125000000))
-    queue = num(m.get("s7_tbf_queue_bytes"))
-    out = [f"{title} (tbf on srv's port, {int(m['gbit_mib'])} MiB)\n",
-           f"`tc qdisc add dev eth0 root tbf {m.get('s7_tbf', '?')}` on srv's eth0, the server's "
-           "port, shapes everything srv sends to 1 Gbit/s = 125 MB/s (bench/run.sh gives the "
-           "reasons for the burst and the queue: a 64 KiB GSO packet must fit the bucket whole; "
-           f"the queue holds {f(queue / 1e6 if queue else None, 2)} MB, "
-           f"{f(queue / LINK_BPS * 1000 if queue else None, 0)} ms at the rate). One reader in c1, "
-           "as in scenario 1: `nbdcopy … null:` from nbd-server, `dnbd-cat` from dnbd-server "
-           f"with its defaults, and from a second dnbd-server started with `--rate {rate}` (bytes "
-           "per second of UDP payload, dnbd header included: the link rate; with the 42 bytes "
-           "of UDP, IP and Ethernet headers per 1,448-byte datagram its frames need 2.9 % more "
-           "than the link, so tbf's queue still fills). "
-           f"{m['passes']} pass(es), interleaved; each figure is the median over the passes.\n",
-           "- **MB/s** and **of the link (payload)** count image bytes only: the image size over "
-           "the reader's wall time (process start to exit), against 125 MB/s. With 1,400-byte "
-           f"segments dnbd can reach at most {DNBD_CEIL:.3f} of the link in payload (90 bytes of "
-           f"headers per frame), TCP {TCP_CEIL:.3f}.\n"
-           "- **on the wire** counts what tbf sent over the same wall time: every frame with its "
-           "Ethernet, IP and UDP or TCP headers (tbf charges a GSO packet as the segments it stands "
-           "for), no preamble, FCS or gap, and segments sent twice. This is the link's use; the "
-           "target's 0.95 is judged on it, the payload share is next to it.\n"
-           "- **bridge port** is srv's egress counted at its bridge port (the counter of "
-           "scenarios 2 and 6), headers included, but a GSO packet's headers only once: veths "
-           "pass GSO packets whole, so it is a little below the wire figure.\n"]
-    lines, plot = [], []
-    base = med(mbps(r) for r in runs(rows, "s7", "nbd-server"))
-    for sys_, label, short in GBIT:
-        rs = runs(rows, "s7", sys_)
-        if not rs:
-            continue
-        ok = [r for r in rs if r["wall_s"] != "-"]
-        v = med(mbps(r) for r in ok)
-        wire = med(wire_mbps(r) for r in ok)
-        vals = [mbps(r) for r in ok]
-        dn = sys_.startswith("dnbd")
-        lines.append([label.format(rate=rate), f(v), (f(min(vals)) + "–" + f(max(vals))) if vals else "–",
-                      f(v / LINK_BPS * 1e6 if v else None, 3), f(wire),
-                      f(wire / LINK_BPS * 1e6 if wire else None, 3),
-                      f(med(port_mbps(r) for r in ok)),
-                      f(med(num(r["wall_s"]) for r in ok), 2),
-                      f(med(num(r["srv_cpu_s"]) for r in ok), 2),
-                      f(med(note(r, "rerequested") for r in ok), 0) if dn else "",
-                      f(med(note(r, "timeouts") for r in ok), 0) if dn else "",
-                      f(med(note(r, "tbf_drops") for r in ok), 0),
-                      "1.00×" if sys_ == "nbd-server" else ratio(v, base)])
-        plot.append((short, v, wire))
-        res[f"s7_{sys_}"] = (v, wire)
-    out.append(table(["reader ← server", "MB/s", "range", "of the link (payload)",
-                      "on the wire MB/s", "of the link (wire)", "bridge port MB/s", "s",
-                      "server CPU s", "re-requested segments", "timeouts", "tbf drops",
-                      "this / nbd-server"], lines))
-    rb = m.get("s7_c1_udp_rcvbuf_errors")
-    out.append("\nRe-requested segments, timeouts and tbf drops are per run (median). Datagrams "
-               f"c1's kernel dropped for a full receive buffer, over all runs of this scenario: "
-               f"{f(num(rb), 0)}. Where neither tbf nor the receiver dropped anything, a timeout "
-               "means a late reply, not a lost one: a segment that waits in tbf's queue longer "
-               "than the client's retransmission timeout is asked for again, and sent twice.\n")
-    out.append(f"\n![1 Gbit/s link]({PLOTS}/s7-gbit.png)\n")
     return "\n".join(out), plot
 
 
@@ -568,7 +439,7 @@ def prof_share(comm, symbol, view="children"):
 def sec_profile(m):
     pm = profile_meta()
     if not pm:
-        return "## Profile\n\nNo profile (BENCH_PERF=0, or scenario 1 not run).\n"
+        return "## Profile\n\nNo profile (BENCH_PERF=0).\n"
     if not pm.get("tool", "").startswith("perf"):
         out = ["## Profile\n", "perf could not run here; `strace -c` of both programs during one "
                "more single-client read instead (system calls, counts and time).\n"]
@@ -818,23 +689,15 @@ def well(rows, m, res):
 
 def shortfalls(res, m, rows):
     """Plain reasons where dnbd misses a target, and what it does well."""
-    ok = {}
-    met = [(t[6], t[4]) for t in targets13(res, m)] + [(t[4], t[3]) for t in targets(res, m)]
-    for key, good in met:
-        if good is not None:  # measured
-            ok[key] = ok.get(key, True) and good
+    ok = {key: met for _, _, _, met, key in targets(res, m)}
     why = {"throughput": "CPU per datagram: 1,490-byte packets against 64 KiB TCP packets; "
                          "the server also receives its own multicast",
-           "cpu": "the same per-datagram work, charged to the server",
-           "gbit": "see below: segments re-sent, timeouts, tbf drops",
-           "slow": "see scenario 6",
            "loss": "waits on retransmission timers (RTO doubles per try), not CPU",
            "egress": "re-requested segments bypass the dedup window",
            "failover": "two timeouts before the replica is left"}
     text = ["## Where dnbd falls short, and why\n"]
     parts = {"throughput": why_throughput(rows, m, res), "loss": why_loss(rows, m, res),
-             "egress": why_egress(rows, m, res), "failover": why_failover(res),
-             "gbit": why_gbit(rows, m, res)}
+             "egress": why_egress(rows, m, res), "failover": why_failover(res)}
     missed = [parts[k] for k, met in ok.items() if not met and parts.get(k)]
     text.append("\n".join(missed) if missed else "Every target was met in this run.\n")
     text.append("\n## Where it does well\n")
@@ -842,112 +705,32 @@ def shortfalls(res, m, rows):
     return why, "\n".join(text)
 
 
-def why_gbit(rows, m, res):
-    """What the dnbd runs behind tbf 1gbit show, in numbers."""
-    d = [r for r in runs(rows, "s7", "dnbd") if r["wall_s"] != "-"]
-    if not d:
-        return ""
-    v, wire = res.get("s7_dnbd", (None, None))
-    b = (res.get("s7_nbd-server") or (None, None))[0]
-    segs = num(d[0]["image_bytes"]) / 1400
-    resent = med(note(r, "rerequested") for r in d)
-    rv = (res.get("s7_dnbd-rate") or (None, None))[0]
-    return (f"- **1 Gbit/s link: dnbd-cat {f(v)} MB/s, {f(v / LINK_BPS * 1e6 if v else None, 3)} "
-            f"of the link in payload, {f(wire / LINK_BPS * 1e6 if wire else None, 3)} on the wire; "
-            f"nbd-server {f(b)} MB/s ({ratio(v, b)}).** Median per run: "
-            f"{f(resent, 0)} segments re-requested ({f(resent / segs * 100 if resent is not None else None, 1)} % "
-            f"of the image's {f(segs, 0)}), {f(med(note(r, 'timeouts') for r in d), 0)} timeouts, "
-            f"{f(med(note(r, 'tbf_drops') for r in d), 0)} packets dropped by tbf, the server's "
-            f"CPU {f(med(num(r['srv_cpu_s']) for r in d), 2)} s. Paced at the link rate "
-            f"(`--rate`), dnbd-cat got {f(rv)} MB/s. The payload share cannot pass "
-            f"{DNBD_CEIL:.3f} with 1,400-byte segments; what is re-sent takes link time from "
-            "the image.\n")
-
-
-def status(ok, aim=None):
-    """The status cell: met, met with the aim still ahead, not met, not measured."""
-    if ok is None:
-        return "not measured"
-    if not ok:
-        return "**not met**"
-    return "met" if aim is None or aim else "met (aim not yet)"
-
-
-def targets13(res, m):
-    """Issue 13's goals: (target, must, aim, measured, status, met, key)."""
-    rows = []
-    d, b = res.get("s1_dnbd"), res.get("s1_nbd")
-    r = d / b if d and b else None
-    rows.append(("single-client throughput (1)", "≥ 0.5× nbd-server's", "1.0×",
-                 f"{f(d)} vs {f(b)} MB/s ({ratio(d, b)})",
-                 None if r is None else r >= 0.5, None if r is None else r >= 1.0, "throughput"))
-    cd, cb = res.get("s5_dnbd"), res.get("s5_nbd-server")
-    r = cd / cb if cd is not None and cb else None
-    rows.append(("dnbd-server CPU s per GiB sent, one client (5)", "≤ 3× nbd-server's", "1.5×",
-                 f"{f(cd, 2)} vs {f(cb, 2)} s/GiB ({ratio(cd, cb)})",
-                 None if r is None else r <= 3, None if r is None else r <= 1.5, "cpu"))
-    v, wire = res.get("s7_dnbd", (None, None))
-    bv = (res.get("s7_nbd-server") or (None, None))[0]
-    wf = wire / LINK_BPS * 1e6 if wire else None
-    pf = v / LINK_BPS * 1e6 if v else None
-    rows.append(("1 Gbit/s link, one client: share of the link (7)", "≥ 0.95 (on the wire)", "",
-                 f"{f(wf, 3)} on the wire, {f(pf, 3)} in payload (at most {DNBD_CEIL:.3f} "
-                 "with 1,400-byte segments)",
-                 None if wf is None else wf >= 0.95, None, "gbit"))
-    r = v / bv if v and bv else None
-    rows.append(("1 Gbit/s link, one client: against nbd-server (7)", "≥ 1.0× nbd-server's", "",
-                 f"{f(v)} vs {f(bv)} MB/s ({ratio(v, bv)})",
-                 None if r is None else r >= 1.0, None, "gbit"))
-    n, eg = res.get("s2_egress", (None, None))
-    rows.append(("server egress, N clients at once (2)", "≤ 1.10× image at N = 8", "",
-                 f"{f(eg, 2)}× at N = {n}" if eg is not None else "–",
-                 None if eg is None else eg <= 1.10, None, "egress"))
-    d6, b6 = res.get("s6_dnbd"), res.get("s6_nbd-server")
-    rows.append(("100 Mbit/s shared link, N clients (6)", "all done before nbd-server",
-                 "(issue 6 run: 7.2× sooner)",
-                 f"{f(d6[0], 1)} s vs {f(b6[0], 1)} s (nbd-server {ratio(b6[0], d6[0], 1)} as long)"
-                 if d6 and b6 else "–",
-                 None if not (d6 and b6) else d6[0] < b6[0], None, "slow"))
-    return rows
-
-
 def targets(res, m):
-    """Issue 6's goals: (target, goal, measured, met, key)."""
     rows = []
     n, eg = res.get("s2_egress", (None, None))
     rows.append(("server egress with N clients", "≤ 1.15× image at N = 8",
-                 f"{f(eg, 2)}× at N = {n}" if eg is not None else "–",
-                 None if eg is None else eg <= 1.15, "egress"))
+                 f"{f(eg, 2)}× at N = {n}", eg is not None and eg <= 1.15, "egress"))
     d, b = res.get("s1_dnbd"), res.get("s1_nbd")
     rows.append(("single-client throughput", "≥ nbd-server's",
                  f"{f(d)} MB/s vs {f(b)} MB/s ({ratio(d, b)})",
-                 None if d is None or b is None else d >= b, "throughput"))
+                 d is not None and b is not None and d >= b, "throughput"))
     r5 = res.get("s3_rel5")
     rows.append(("throughput at 5 % loss", "≥ 60 % of no loss", f"{f(r5 * 100 if r5 else None, 0)} %",
-                 None if r5 is None else r5 >= 0.6, "loss"))
+                 r5 is not None and r5 >= 0.6, "loss"))
     fo = res.get("s4")
     rows.append(("failover", "< 1 s from kill to data again",
                  f"median {f(fo[0], 0)} ms, max {f(fo[1], 0)} ms" if fo else "–",
-                 None if fo is None else fo[1] < 1000, "failover"))
+                 fo is not None and fo[1] < 1000, "failover"))
     return rows
 
 
 def sec_targets(res, m, why):
-    new = []
-    for name, must, aim, got, ok, aimed, key in targets13(res, m):
-        new.append([name, must, aim, got, status(ok, aimed), "" if ok is not False else why.get(key, "")])
-    old = []
+    lines = []
     for name, goal, got, ok, key in targets(res, m):
-        old.append([name, goal, got, status(ok), "" if ok is not False else why.get(key, "")])
-    return ("## Targets\n\nGoals, not assertions: the benchmark reports, it does not fail on them. "
-            "The scenario each figure comes from is in brackets. *Must* is what the issue requires, "
-            "*aim* what it would like.\n\n"
-            "### Issue 13: transport at line rate\n\n"
-            + table(["target", "must", "aim", "measured", "", "why (see below)"], new, left=6)
-            + "\n`make bench-kmod` (dnbd.ko against the kernel's nbd, issue 13's last figure) is "
-            "a separate benchmark: bench/kmod-fio.sh.\n\n"
-            "### Issue 6: the first goals\n\n"
-            + table(["target", "goal", "measured", "", "why (see below)"], old, left=5))
+        lines.append([name, goal, got, "met" if ok else "**not met**",
+                      "" if ok else why.get(key, "")])
+    return ("## Targets\n\nGoals of issue 6, not assertions: the benchmark reports, it does not "
+            "fail on them.\n\n" + table(["target", "goal", "measured", "", "why (see below)"], lines, left=5))
 
 
 def main():
@@ -964,11 +747,10 @@ def main():
     s4 = sec4(m, res)
     s5 = sec5(m, res)
     s6, p6 = sec6(rows, m, res)
-    s7, p7 = sec7(rows, m, res)
-    plots(p1, p2, p3, p6, p7)
+    plots(p1, p2, p3, p6)
     why, short = shortfalls(res, m, rows)
     parts = ["# dnbd benchmarks\n", machine(m), sec_targets(res, m, why), short,
-             s1, s2, s3, s4, s5, s6, s7, sec_profile(m),
+             s1, s2, s3, s4, s5, s6, sec_profile(m),
              "## Raw figures\n\nbench/run.sh keeps them in `build/bench/` (`results.tsv`, one line "
              "per run; `failover.tsv`; `cpu.tsv`; `meta.tsv`; the perf tops and the gnuplot "
              "data). Run it again with `make bench`; the knobs are in bench/README.md.\n"]

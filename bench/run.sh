@@ -19,9 +19,6 @@
 #   4 failover: kill -9 the replica in use; pause in the client's stream
 #   5 server CPU seconds per GiB, from the runs of 1 and 2
 #   6 a slow shared link (tbf on srv's eth0), N clients at once
-#   7 one client on a 1 Gbit/s link (tbf on srv's eth0): dnbd-cat from
-#     dnbd-server (defaults, and --rate at the link rate) and nbdcopy
-#     from nbd-server, PASSES passes, median
 # plus a perf profile (perf record -a) during one more single read.
 #
 # Raw figures go to RAW (results.tsv, failover.tsv, meta.tsv, profiles);
@@ -29,11 +26,7 @@
 #
 # Knobs (environment):
 #   BENCH_QUICK=1    the tiny version make check runs (16 MiB, N=1 2,
-#                    loss 0 5, tbf 2 clients x 8 MiB, 1 Gbit/s 16 MiB,
-#                    one pass)
-#   BENCH_ONLY       the scenarios to run, e.g. "1 7" (default: all); the
-#                    profile runs with scenario 1, scenario 5 uses what 1
-#                    and 2 measured; the report says which did not run
+#                    loss 0 5, tbf 2 clients x 8 MiB, one pass)
 #   BENCH_MIB        image of scenarios 1, 2, 5 (1024)
 #   BENCH_N          client counts of scenario 2 ("1 2 4 8")
 #   BENCH_PASSES     passes of scenario 1, median reported (3)
@@ -42,8 +35,6 @@
 #                    (24M); BENCH_FAIL_REPEAT (3)
 #   BENCH_TBF_MIB    slow-link image (128); BENCH_TBF_N (8);
 #                    BENCH_TBF_RATE (100mbit)
-#   BENCH_GBIT_MIB   image of the 1 Gbit/s scenario (512); BENCH_GBIT_RATE
-#                    its dnbd-server --rate variant, bytes/s (125000000)
 #   BENCH_PERF=0     no perf profile
 #   BENCH_OUT        report directory (docs; quick: build/bench/quick)
 #   BENCH_RAW        raw figures (build/bench; quick: BENCH_OUT/raw)
@@ -63,11 +54,11 @@ PATH=$PATH:/usr/sbin:/sbin
 QUICK=${BENCH_QUICK:-0}
 if ((QUICK)); then
 	D_MIB=16 D_N="1 2" D_LOSS="0 5" D_LOSS_MIB=16 D_FAIL_MIB=16
-	D_FAIL_RATE=6M D_FAIL_REPEAT=1 D_TBF_MIB=8 D_TBF_N=2 D_PASSES=1 D_GBIT_MIB=16
+	D_FAIL_RATE=6M D_FAIL_REPEAT=1 D_TBF_MIB=8 D_TBF_N=2 D_PASSES=1
 	D_OUT=$REPO/build/bench/quick IPERF_S=1
 else
 	D_MIB=1024 D_N="1 2 4 8" D_LOSS="0 1 5 10" D_LOSS_MIB=256 D_FAIL_MIB=96
-	D_FAIL_RATE=24M D_FAIL_REPEAT=3 D_TBF_MIB=128 D_TBF_N=8 D_PASSES=3 D_GBIT_MIB=512
+	D_FAIL_RATE=24M D_FAIL_REPEAT=3 D_TBF_MIB=128 D_TBF_N=8 D_PASSES=3
 	D_OUT=$REPO/docs IPERF_S=5
 fi
 MIBS=${BENCH_MIB:-$D_MIB}
@@ -81,11 +72,6 @@ FAIL_REPEAT=${BENCH_FAIL_REPEAT:-$D_FAIL_REPEAT}
 TBF_MIB=${BENCH_TBF_MIB:-$D_TBF_MIB}
 TBF_N=${BENCH_TBF_N:-$D_TBF_N}
 TBF_RATE=${BENCH_TBF_RATE:-100mbit}
-GBIT_MIB=${BENCH_GBIT_MIB:-$D_GBIT_MIB}
-# dnbd-server's --rate counts UDP payload (dnbd header and data), in
-# bytes per second: the variant of scenario 7 is paced at the link rate.
-GBIT_RATE=${BENCH_GBIT_RATE:-125000000}
-ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7}
 PERF=${BENCH_PERF:-1}
 OUT=${BENCH_OUT:-$D_OUT}
 if ((QUICK)); then RAW=${BENCH_RAW:-$OUT/raw}; else RAW=${BENCH_RAW:-$REPO/build/bench}; fi
@@ -124,31 +110,12 @@ bench_pkgs() {
 # bench_check_knobs: numbers where numbers are expected.
 bench_check_knobs() {
 	local v
-	for v in "$MIBS" "$PASSES" "$LOSS_MIB" "$FAIL_MIB" "$FAIL_REPEAT" "$TBF_MIB" "$TBF_N" \
-		"$GBIT_MIB" "$GBIT_RATE"; do
+	for v in "$MIBS" "$PASSES" "$LOSS_MIB" "$FAIL_MIB" "$FAIL_REPEAT" "$TBF_MIB" "$TBF_N"; do
 		[[ "$v" =~ ^[1-9][0-9]*$ ]] || fail "a BENCH_ size or count is not a number: '$v'"
 	done
 	for v in $NS_LIST $LOSSES; do
 		[[ "$v" =~ ^[0-9]+$ ]] || fail "BENCH_N and BENCH_LOSS take numbers: '$v'"
 	done
-	for v in $ONLY; do
-		[[ "$v" =~ ^[1-7]$ ]] || fail "BENCH_ONLY takes scenario numbers 1 to 7: '$v'"
-	done
-}
-
-# want N: scenario N is in BENCH_ONLY.
-want() {
-	[[ " $ONLY " == *" $1 "* ]]
-}
-
-# sub_image FILE MIB: the first MIB MiB of the main image (random data);
-# made from scratch when the main image is smaller or not needed.
-sub_image() {
-	if [[ -s "$IMG" ]] && (($2 <= MIBS)); then
-		head -c $(($2 * MIB)) "$IMG" >"$1"
-	else
-		make_image "$1" "$2"
-	fi
 }
 
 # max_clients: the most clients any scenario starts.
@@ -248,6 +215,9 @@ stop_servers() {
 	done
 	wait_for 10 nbd_idle || true
 	DNBD_PID="" NBD_PID="" KIT_PID="" VAR_PID=""
+# Variants of dnbd in scenario 1 (knobs, not defaults), on their own group.
+VARIANTS="dnbd-t2 dnbd-seg8900"
+VAR_GROUP=239.77.0.9
 }
 
 # ---- measurements -------------------------------------------------------------
@@ -292,7 +262,6 @@ reader() {
 	nbdkit) echo "nbdcopy nbd://$SRV_IP:$KIT_PORT/ null:" ;;
 	dnbd-t2) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	dnbd-seg8900) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --seg-size 8900 --stats $W/cat-$2.json" ;;
-	dnbd-rate) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	esac
 }
 
@@ -301,7 +270,6 @@ variant_args() {
 	case $1 in
 	dnbd-t2) echo "-t 2" ;;	# two I/O workers
 	dnbd-seg8900) echo "--seg-max 8900" ;;	# IP-fragmented 8900-byte segments
-	dnbd-rate) echo "--rate $GBIT_RATE" ;;	# paced at the link rate (scenario 7)
 	esac
 }
 
@@ -376,10 +344,9 @@ fastest() {
 # line says "failed" and the wall time is "-".
 measure() {
 	local scen=$1 sys=$2 param=$3 pass=$4 n=$5 img=$6
-	local tag="$scen-$sys-$param-$pass" pid tx0 tx1 k0 k1 c0 c1 h0 h1 start wall note q0 q1
+	local tag="$scen-$sys-$param-$pass" pid tx0 tx1 k0 k1 c0 c1 h0 h1 start wall note
 	pid=$(server_pid "$sys")
 	wait_for 10 nbd_idle || true
-	((!TBF_ON)) || q0=$(tbf_stats)
 	h0=$(host_ticks)
 	tx0=$(net_port_tx_bytes srv)
 	k0=$(port_tx_pkts srv)
@@ -398,11 +365,6 @@ measure() {
 	tx1=$(net_port_tx_bytes srv)
 	k1=$(port_tx_pkts srv)
 	c1=$(cpu_ticks "$pid")
-	if ((TBF_ON)); then
-		q1=$(tbf_stats)
-		note+=$(awk -v a="$q0" -v b="$q1" 'BEGIN { split(a, x, " "); split(b, y, " ")
-			printf ";tbf_bytes=%d;tbf_pkts=%d;tbf_drops=%d", y[1] - x[1], y[2] - x[2], y[3] - x[3] }')
-	fi
 	result "$scen" "$sys" "$param" "$pass" "$wall" "$(size_of "$img")" "$n" \
 		$((tx1 - tx0)) $((k1 - k0)) "$(ticks_to_s $((c1 - c0)))" "$(client_cpu "$tag" "$n")" \
 		"$(ticks_to_s $((h1 - h0)))" "$note"
@@ -454,17 +416,17 @@ s1_single() {
 	done
 }
 
-# s1_variant SYSTEM PASS [SCEN IMG]: one read from a dnbd-server started
-# with the variant's options (scenario 1 and the main image by default).
+# s1_variant SYSTEM PASS: one read from a dnbd-server started with the
+# variant's options.
 s1_variant() {
-	local args scen=${3:-s1} img=${4:-$IMG}
+	local args
 	read -ra args <<<"$(variant_args "$1")"
 	rm -f "$W/$1.json"
 	net_bg srv "$W/$1.log" "$DNBD_SERVER" -m "$VAR_GROUP" -i 1 -r 1 \
-		-d "$img,name=$EXPORT" --stats "$W/$1.json" "${args[@]}"
+		-d "$IMG,name=$EXPORT" --stats "$W/$1.json" "${args[@]}"
 	VAR_PID=$NET_LAST_PID
 	wait_for 30 json_ready "$W/$1.json" || fail "dnbd-server ($1) did not start"
-	measure "$scen" "$1" 1 "$2" 1 "$img"
+	measure s1 "$1" 1 "$2" 1 "$IMG"
 	net_stop "$VAR_PID" 10 >/dev/null || true
 	VAR_PID=""
 }
@@ -541,7 +503,7 @@ loss_off() {
 s3_loss() {
 	local p img=$W/loss.img
 	info "== 3: random loss, $LOSS_MIB MiB image"
-	sub_image "$img" "$LOSS_MIB"
+	head -c $((LOSS_MIB * MIB)) "$IMG" >"$img"
 	serve "$img"
 	clients_up 1
 	for p in $LOSSES; do
@@ -557,7 +519,7 @@ s3_loss() {
 s4_failover() {
 	local k img=$W/fail.img
 	info "== 4: failover, $FAIL_MIB MiB image, --rate $FAIL_RATE per replica"
-	sub_image "$img" "$FAIL_MIB"
+	head -c $((FAIL_MIB * MIB)) "$IMG" >"$img"
 	stop_servers
 	clients_up 1
 	port_set srv2 up
@@ -648,77 +610,23 @@ s5_cpu() {
 s6_tbf() {
 	local img=$W/tbf.img
 	info "== 6: $TBF_N clients behind tbf $TBF_RATE, $TBF_MIB MiB image"
-	sub_image "$img" "$TBF_MIB"
+	head -c $((TBF_MIB * MIB)) "$IMG" >"$img"
 	serve "$img"
 	clients_up "$TBF_N"
 	net_run srv tc qdisc add dev eth0 root tbf rate "$TBF_RATE" burst 32kbit latency 400ms ||
 		fail "tc cannot add a tbf qdisc here"
 	kv s6_tbf_queue_bytes "$(net_run srv tc -j qdisc show dev eth0 |
 		jq '.[0].options | .rate * .lat / 1e6 | floor')"
-	TBF_ON=1
 	s6_run dnbd "$img"
 	sleep 1.2	# the server's counters, for the segments it sent twice
 	cp "$W/dnbd-server.json" "$RAW/s6-dnbd-server.json"
 	s6_run nbd-server "$img"
-	TBF_ON=0
 	net_run srv tc qdisc del dev eth0 root
 }
 
 # tbf_drops: packets srv's tbf qdisc dropped (its queue was full).
 tbf_drops() {
 	net_run srv tc -s -j qdisc show dev eth0 | jq -e '.[0].drops'
-}
-
-# tbf_stats: "BYTES PACKETS DROPS" srv's tbf qdisc has sent and dropped.
-# tbf counts each GSO packet as the segments it stands for, every one
-# with its own headers (the kernel's qdisc_pkt_len), so BYTES is what a
-# real link would carry (Ethernet header included; not preamble, FCS or
-# gap), unlike the bridge port, which sees a GSO packet's headers once.
-TBF_ON=0
-tbf_stats() {
-	net_run srv tc -s -j qdisc show dev eth0 | jq -r '.[0] | "\(.bytes) \(.packets) \(.drops)"'
-}
-
-# 7: one client on a 1 Gbit/s link: tbf at 1gbit on srv's eth0, the
-# server's port, so it shapes everything srv sends.  burst 256 KiB:
-# tbf must hold a whole packet in its bucket, and a GSO packet counts
-# as all its segments with their headers (a 64 KiB TCP or UDP GSO
-# packet is about 68 KB on the wire); a packet above the bucket is
-# split into segments by tbf in software, which a NIC with TSO/USO would
-# not do.  256 KiB leaves room for a few such packets in a row (dnbd-server
-# sends a read's trains in one sendmmsg) and is 2 ms at the rate, nothing
-# over a run of seconds.  latency 50 ms: the queue holds 6.25 MB plus the
-# burst, more than dnbd-cat's window of 16 reads of 177 KB, about what a
-# host's 1000-packet txqueue of 64 KiB GSO packets and a switch buffer
-# hold; 50 ms is also below dnbd's retransmission timeout.
-GBIT_TBF="rate 1gbit burst 256kb latency 50ms"
-s7_gbit() {
-	local img=$W/gbit.img p sys rb0
-	info "== 7: one client behind tbf 1gbit, $GBIT_MIB MiB image, $PASSES pass(es)"
-	sub_image "$img" "$GBIT_MIB"
-	serve "$img"
-	clients_up 1
-	# shellcheck disable=SC2086 # the tbf options are words
-	net_run srv tc qdisc add dev eth0 root tbf $GBIT_TBF ||
-		fail "tc cannot add a tbf qdisc here"
-	kv s7_tbf "$GBIT_TBF"
-	kv s7_tbf_queue_bytes "$(net_run srv tc -j qdisc show dev eth0 |
-		jq '.[0].options | .rate * .lat / 1e6 + .burst | floor')"
-	rb0=$(udp_stat c1 RcvbufErrors)
-	TBF_ON=1
-	for ((p = 1; p <= PASSES; p++)); do
-		for sys in nbd-server dnbd; do
-			measure s7 "$sys" 1 "$p" 1 "$img"
-		done
-		if ((p == 1)); then
-			sleep 1.2	# the stats file is rewritten every second
-			cp "$W/dnbd-server.json" "$RAW/s7-dnbd-server.json"
-		fi
-		s1_variant dnbd-rate "$p" s7 "$img"
-	done
-	TBF_ON=0
-	kv s7_c1_udp_rcvbuf_errors $(($(udp_stat c1 RcvbufErrors) - rb0))
-	net_run srv tc qdisc del dev eth0 root
 }
 
 # s6_run SYSTEM IMG: the readers, and what tbf dropped meanwhile.
@@ -856,7 +764,6 @@ bench_meta() {
 	kv fail_rate "$FAIL_RATE"; kv fail_repeat "$FAIL_REPEAT"; kv tbf_mib "$TBF_MIB"
 	kv tbf_n "$TBF_N"; kv tbf_rate "$TBF_RATE"; kv iperf_s "$IPERF_S"; kv iperf_p "$IPERF_P"
 	kv loss_timeout "$LOSS_TIMEOUT"
-	kv gbit_mib "$GBIT_MIB"; kv gbit_rate "$GBIT_RATE"; kv only "$ONLY"
 	kv clk_tck "$(getconf CLK_TCK)"
 }
 
@@ -871,24 +778,21 @@ main() {
 	net_init
 	W=$NET_WORK
 	mkdir -p "$RAW" "$OUT/bench"
-	rm -f "$RAW"/{results,failover,cpu,meta}.tsv "$RAW"/profile-* "$RAW"/s[0-9]-*.json
+	rm -f "$RAW"/{results,failover,cpu,meta}.tsv "$RAW"/profile-* "$RAW"/s1-*.json
 	printf 'scenario\tsystem\tparam\tpass\twall_s\timage_bytes\tclients\tegress_bytes\tegress_pkts\tsrv_cpu_s\tcli_cpu_s\thost_cpu_s\tnote\n' \
 		>"$RAW/results.tsv"
 	bench_meta
 	bench_lan
 	IMG=$W/image.img
-	if want 1 || want 2; then
-		info "image: $MIBS MiB of random data"
-		make_image "$IMG" "$MIBS"
-	fi
-	! want 1 || s1_single
-	((PERF == 0)) || ! want 1 || profile
-	! want 2 || s2_many
-	! want 3 || s3_loss
-	! want 4 || s4_failover
-	! want 5 || s5_cpu
-	! want 6 || s6_tbf
-	! want 7 || s7_gbit
+	info "image: $MIBS MiB of random data"
+	make_image "$IMG" "$MIBS"
+	s1_single
+	((PERF == 0)) || profile
+	s2_many
+	s3_loss
+	s4_failover
+	s5_cpu
+	s6_tbf
 	stop_servers
 	kv load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 	kv runtime_s "$(elapsed_since "$t0")"

@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 trap net_cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf s7-gbit"
+PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf"
 
 [[ $EUID -eq 0 ]] || skip "needs root (network namespaces, apt-get)"
 net_init
@@ -49,56 +49,29 @@ if ((rc != 0)); then
 	fail "bench/run.sh exited $rc"
 fi
 pass "BENCH_QUICK=1 bench/run.sh ran in $(elapsed_since "$start") s"
-grep -E '^s[1-7] ' "$W/bench.log" || true
+grep -E '^s[1-6] ' "$W/bench.log" || true
 
 [[ -s "$REPORT" ]] || fail "no $REPORT"
 for h in "## Targets" "## Where dnbd falls short" "## Profile"; do
 	grep -q "^$h" "$REPORT" || fail "the report has no '$h' section"
 done
-for n in 1 2 3 4 5 6 7; do
+for n in 1 2 3 4 5 6; do
 	figs=$(section_figures "$n")
 	((figs >= 2)) || fail "section $n of the report has $figs numeric figures in its tables"
 	info "section $n: $figs figures"
 done
-# target_rows HEADING: the rows with a verdict in the table under
-# "### HEADING" of the Targets section.
-target_rows() {
-	awk -v h="### $1" '/^## / { on = 0 } /^## Targets/ { t = 1 } /^### / { on = t && index($0, h) == 1; next }
-		on && /^\| / && /\| (met|met \(aim not yet\)|\*\*not met\*\*) \|/' "$REPORT" | wc -l
-}
-rows=$(target_rows "Issue 13")
-((rows == 6)) || fail "the issue-13 targets table has $rows rows with a verdict, not 6"
-rows=$(target_rows "Issue 6")
-((rows == 4)) || fail "the issue-6 targets table has $rows rows with a verdict, not 4"
-grep -q '^| 1 Gbit/s link, one client: share of the link' "$REPORT" ||
-	fail "no target row for the 1 Gbit/s link"
-pass "the report has every scenario's table with figures, 6 issue-13 and 4 issue-6 targets"
-
-# Section 7: one row per reader, each with MB/s, the share of the link in
-# payload and on the wire, and the bridge port's figure (numbers, not –).
-s7_row() {
-	awk -v r="$1" '/^## 7\./ { on = 1; next } /^## / { on = 0 }
-		on && index($0, "| " r) == 1' FS='|' "$REPORT"
-}
-for reader in "nbdcopy ← nbd-server" "dnbd-cat ← dnbd-server (defaults)" \
-	"dnbd-cat ← dnbd-server --rate"; do
-	row=$(s7_row "$reader")
-	[[ -n "$row" ]] || fail "section 7 has no row for $reader"
-	awk -F'|' '{ for (i = 3; i <= 9; i++) if ($i !~ /^ *[0-9][0-9,.]*( *–[0-9,.]+)? *$/) exit 1 }' \
-		<<<"$row" || fail "section 7, $reader: a figure is missing: $row"
-done
-grep -q '^| reader ← server | MB/s | range | of the link (payload) | on the wire MB/s | of the link (wire) | bridge port MB/s |' \
-	"$REPORT" || fail "section 7's table has other columns"
-grep -q 'tbf rate 1gbit' "$REPORT" || fail "section 7 does not name its tbf"
-pass "section 7: three readers with MB/s, link shares (payload, wire) and bridge port"
+targets=$(awk '/^## Targets/ { on = 1; next } /^## / { on = 0 }
+	on && /^\| / && / met|not met/' "$REPORT" | wc -l)
+((targets == 4)) || fail "the targets table has $targets rows, not 4"
+pass "the report has every scenario's table with figures, and the 4 targets"
 
 for p in $PLOTS; do
 	is_png "$OUT/bench/$p.png" || fail "$p.png is missing or not a PNG"
 	grep -q "bench/$p.png" "$REPORT" || fail "the report does not show $p.png"
 done
-pass "6 PNG plots, all shown in the report"
+pass "5 PNG plots, all shown in the report"
 
-for s in s1 s2 s3 s6 s7; do
+for s in s1 s2 s3 s6; do
 	grep -q "^$s	" "$OUT/raw/results.tsv" || fail "results.tsv has no $s line"
 done
 [[ $(wc -l <"$OUT/raw/failover.tsv") -ge 2 ]] || fail "failover.tsv is empty"
