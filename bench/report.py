@@ -876,7 +876,7 @@ def why_gbit(rows, m, res):
     if d.get("drops"):
         extra.append(f"tbf dropped {f(d['drops'], 0)} packets over all passes")
     if extra:
-        text += " Losses behind the link: " + "; ".join(extra) + "."
+        text += " Segments lost or late: " + "; ".join(extra) + "."
     words = transport_words(rows, "s7", "dnbd")
     if words:
         text += " Transport: " + words

@@ -380,11 +380,11 @@ measure() {
 	local tag="$scen-$sys-$param-$pass" pid tx0 tx1 k0 k1 c0 c1 h0 h1 d0 start wall note
 	pid=$(server_pid "$sys")
 	wait_for 10 nbd_idle || true
+	d0=$(qdisc_drops)	# before h0: the window of host_ticks is the run's
 	h0=$(host_ticks)
 	tx0=$(net_port_tx_bytes srv)
 	k0=$(port_tx_pkts srv)
 	c0=$(cpu_ticks "$pid")
-	d0=$(qdisc_drops)
 	start=$EPOCHREALTIME
 	start_readers "$sys" "$tag" "$n"
 	if wait_readers "$tag"; then
