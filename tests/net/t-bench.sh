@@ -79,8 +79,8 @@ for r in "nbdcopy ← nbd-server" "dnbd-cat ← dnbd-server (defaults)" \
 	row=$(grep -F "| $r" <<<"$s7" | head -n 1)
 	[[ -n "$row" ]] || fail "section 7 has no row for '$r'"
 	# MB/s, of the link (0.xxx), MB/s on the wire, wire / link: numbers.
-	awk -F'|' '{ exit !($3 ~ /[0-9]/ && $5 ~ /^ *[0-9]+\.[0-9]{3} *$/ &&
-		$6 ~ /[0-9]/ && $7 ~ /^ *[0-9]+\.[0-9]{3} *$/) }' <<<"$row" ||
+	awk -F'|' '{ exit !($3 ~ /[0-9]/ && $5 ~ /^ *[0-9]+\.[0-9][0-9][0-9] *$/ &&
+		$6 ~ /[0-9]/ && $7 ~ /^ *[0-9]+\.[0-9][0-9][0-9] *$/) }' <<<"$row" ||
 		fail "section 7, '$r': no MB/s, share of the link or egress: $row"
 done
 for h in "of the link" "MB/s on the wire" "this / nbd-server" "GSO trains" "coalesced (GRO)"; do
