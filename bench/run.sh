@@ -19,7 +19,11 @@
 #   4 failover: kill -9 the replica in use; pause in the client's stream
 #   5 server CPU seconds per GiB, from the runs of 1 and 2
 #   6 a slow shared link (tbf on srv's eth0), N clients at once
-# plus a perf profile (perf record -a) during one more single read.
+#   7 one client on a 1 Gbit/s link (tbf on srv's eth0): dnbd-cat from
+#     dnbd-server (defaults, and paced with --rate at the link rate) next
+#     to nbdcopy from nbd-server, PASSES passes, median
+# plus a perf profile (perf record -a) during one more single read (it
+# runs with scenario 1).
 #
 # Raw figures go to RAW (results.tsv, failover.tsv, meta.tsv, profiles);
 # bench/report.py turns them into OUT/benchmarks.md and OUT/bench/*.png.
@@ -35,6 +39,10 @@
 #                    (24M); BENCH_FAIL_REPEAT (3)
 #   BENCH_TBF_MIB    slow-link image (128); BENCH_TBF_N (8);
 #                    BENCH_TBF_RATE (100mbit)
+#   BENCH_GBIT_MIB   image of the 1 Gbit/s scenario 7 (512; quick: 8)
+#   BENCH_ONLY       the scenarios to run, e.g. "1 7" (default: all of
+#                    1..7; 5 is computed from the runs of 1 and 2, the
+#                    profile runs with 1)
 #   BENCH_PERF=0     no perf profile
 #   BENCH_OUT        report directory (docs; quick: build/bench/quick)
 #   BENCH_RAW        raw figures (build/bench; quick: BENCH_OUT/raw)
@@ -55,10 +63,12 @@ QUICK=${BENCH_QUICK:-0}
 if ((QUICK)); then
 	D_MIB=16 D_N="1 2" D_LOSS="0 5" D_LOSS_MIB=16 D_FAIL_MIB=16
 	D_FAIL_RATE=6M D_FAIL_REPEAT=1 D_TBF_MIB=8 D_TBF_N=2 D_PASSES=1
+	D_GBIT_MIB=8
 	D_OUT=$REPO/build/bench/quick IPERF_S=1
 else
 	D_MIB=1024 D_N="1 2 4 8" D_LOSS="0 1 5 10" D_LOSS_MIB=256 D_FAIL_MIB=96
 	D_FAIL_RATE=24M D_FAIL_REPEAT=3 D_TBF_MIB=128 D_TBF_N=8 D_PASSES=3
+	D_GBIT_MIB=512
 	D_OUT=$REPO/docs IPERF_S=5
 fi
 MIBS=${BENCH_MIB:-$D_MIB}
@@ -72,6 +82,8 @@ FAIL_REPEAT=${BENCH_FAIL_REPEAT:-$D_FAIL_REPEAT}
 TBF_MIB=${BENCH_TBF_MIB:-$D_TBF_MIB}
 TBF_N=${BENCH_TBF_N:-$D_TBF_N}
 TBF_RATE=${BENCH_TBF_RATE:-100mbit}
+GBIT_MIB=${BENCH_GBIT_MIB:-$D_GBIT_MIB}
+ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7}
 PERF=${BENCH_PERF:-1}
 OUT=${BENCH_OUT:-$D_OUT}
 if ((QUICK)); then RAW=${BENCH_RAW:-$OUT/raw}; else RAW=${BENCH_RAW:-$REPO/build/bench}; fi
@@ -110,18 +122,30 @@ bench_pkgs() {
 # bench_check_knobs: numbers where numbers are expected.
 bench_check_knobs() {
 	local v
-	for v in "$MIBS" "$PASSES" "$LOSS_MIB" "$FAIL_MIB" "$FAIL_REPEAT" "$TBF_MIB" "$TBF_N"; do
+	for v in "$MIBS" "$PASSES" "$LOSS_MIB" "$FAIL_MIB" "$FAIL_REPEAT" "$TBF_MIB" "$TBF_N" \
+		"$GBIT_MIB"; do
 		[[ "$v" =~ ^[1-9][0-9]*$ ]] || fail "a BENCH_ size or count is not a number: '$v'"
 	done
 	for v in $NS_LIST $LOSSES; do
 		[[ "$v" =~ ^[0-9]+$ ]] || fail "BENCH_N and BENCH_LOSS take numbers: '$v'"
 	done
+	[[ -n "${ONLY// /}" ]] || fail "BENCH_ONLY names no scenario"
+	for v in $ONLY; do
+		[[ "$v" =~ ^[1-7]$ ]] || fail "BENCH_ONLY takes scenario numbers 1..7: '$v'"
+	done
+}
+
+# selected N: scenario N is in BENCH_ONLY.
+selected() {
+	[[ " $ONLY " == *" $1 "* ]]
 }
 
 # max_clients: the most clients any scenario starts.
 max_clients() {
-	local n m=1
-	for n in $NS_LIST $TBF_N; do
+	local n m=1 ns=""
+	! selected 2 || ns=$NS_LIST
+	! selected 6 || ns+=" $TBF_N"
+	for n in $ns; do
 		((n <= m)) || m=$n
 	done
 	echo "$m"
@@ -159,6 +183,16 @@ clients_up() {
 	for ((i = 1; i <= n; i++)); do
 		wait_for 10 carrier_up "c$i" || fail "c$i: no carrier"
 	done
+}
+
+# sub_image FILE MIB: the first MIB MiB of IMG, or new random data when
+# IMG is smaller (or was not made: scenarios 1 and 2 not selected).
+sub_image() {
+	if [[ -s "$IMG" ]] && (($(size_of "$IMG") >= $2 * MIB)); then
+		head -c $(($2 * MIB)) "$IMG" >"$1"
+	else
+		make_image "$1" "$2"
+	fi
 }
 
 # ---- servers ----------------------------------------------------------------
@@ -215,9 +249,6 @@ stop_servers() {
 	done
 	wait_for 10 nbd_idle || true
 	DNBD_PID="" NBD_PID="" KIT_PID="" VAR_PID=""
-# Variants of dnbd in scenario 1 (knobs, not defaults), on their own group.
-VARIANTS="dnbd-t2 dnbd-seg8900"
-VAR_GROUP=239.77.0.9
 }
 
 # ---- measurements -------------------------------------------------------------
@@ -262,6 +293,7 @@ reader() {
 	nbdkit) echo "nbdcopy nbd://$SRV_IP:$KIT_PORT/ null:" ;;
 	dnbd-t2) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	dnbd-seg8900) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --seg-size 8900 --stats $W/cat-$2.json" ;;
+	dnbd-rate) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	esac
 }
 
@@ -270,6 +302,7 @@ variant_args() {
 	case $1 in
 	dnbd-t2) echo "-t 2" ;;	# two I/O workers
 	dnbd-seg8900) echo "--seg-max 8900" ;;	# IP-fragmented 8900-byte segments
+	dnbd-rate) echo "--rate $GBIT_PACE" ;;	# paced at the link rate (scenario 7)
 	esac
 }
 
@@ -344,9 +377,10 @@ fastest() {
 # line says "failed" and the wall time is "-".
 measure() {
 	local scen=$1 sys=$2 param=$3 pass=$4 n=$5 img=$6
-	local tag="$scen-$sys-$param-$pass" pid tx0 tx1 k0 k1 c0 c1 h0 h1 start wall note
+	local tag="$scen-$sys-$param-$pass" pid tx0 tx1 k0 k1 c0 c1 h0 h1 d0 start wall note
 	pid=$(server_pid "$sys")
 	wait_for 10 nbd_idle || true
+	d0=$(qdisc_drops)	# before h0: the window of host_ticks is the run's
 	h0=$(host_ticks)
 	tx0=$(net_port_tx_bytes srv)
 	k0=$(port_tx_pkts srv)
@@ -365,10 +399,17 @@ measure() {
 	tx1=$(net_port_tx_bytes srv)
 	k1=$(port_tx_pkts srv)
 	c1=$(cpu_ticks "$pid")
+	note+=";qdisc_drops=$(($(qdisc_drops) - d0))"
 	result "$scen" "$sys" "$param" "$pass" "$wall" "$(size_of "$img")" "$n" \
 		$((tx1 - tx0)) $((k1 - k0)) "$(ticks_to_s $((c1 - c0)))" "$(client_cpu "$tag" "$n")" \
 		"$(ticks_to_s $((h1 - h0)))" "$note"
 	show_run "$scen" "$sys" "$param" "$pass" "$wall" "$(size_of "$img")" $((tx1 - tx0))
+}
+
+# qdisc_drops: packets the root qdisc of srv's eth0 dropped (0 without
+# tbf: a veth's default qdisc is noqueue).
+qdisc_drops() {
+	net_run srv tc -s -j qdisc show dev eth0 | jq '.[0].drops // 0'
 }
 
 # show_run SCEN SYS PARAM PASS WALL BYTES EGRESS: one line of progress.
@@ -382,14 +423,21 @@ show_run() {
 # run_note SYS TAG N: the fastest and slowest reader; for dnbd the
 # segments re-requested and the timeouts, summed over the readers.
 run_note() {
-	local sys=$1 tag=$2 n=$3 i rr=0 to=0
+	local sys=$1 tag=$2 n=$3 i rr=0 to=0 rd=0 bu=0 co=0 dg=0
 	printf 'fastest=%s;slowest=%s' "$(fastest "$tag" "$n")" "$(slowest "$tag" "$n")"
 	[[ $sys == dnbd* ]] || return 0
 	for ((i = 1; i <= n; i++)); do
 		rr=$((rr + $(cat_counter "$tag-$i" .counters.segments_rerequested)))
 		to=$((to + $(cat_counter "$tag-$i" .counters.timeouts)))
+		rd=$((rd + $(cat_counter "$tag-$i" .counters.reads_completed)))
+		bu=$((bu + $(cat_counter "$tag-$i" .transport.buffers)))
+		co=$((co + $(cat_counter "$tag-$i" .transport.coalesced)))
+		dg=$((dg + $(cat_counter "$tag-$i" .transport.datagrams)))
 	done
-	printf ';rerequested=%s;timeouts=%s' "$rr" "$to"
+	# The client's receive side: reads done, receive buffers (one per
+	# datagram without GRO), those that held several datagrams (GRO).
+	printf ';rerequested=%s;timeouts=%s;reads=%s;buffers=%s;coalesced=%s;datagrams=%s' \
+		"$rr" "$to" "$rd" "$bu" "$co" "$dg"
 }
 
 # cat_counter TAG EXPR: a dnbd-cat counter from its --stats file.
@@ -411,24 +459,26 @@ s1_single() {
 		done
 		s1_counters
 		for sys in $VARIANTS; do
-			s1_variant "$sys" "$p"
+			run_variant s1 "$sys" 1 "$p" "$IMG"
 		done
 	done
 }
 
-# s1_variant SYSTEM PASS: one read from a dnbd-server started with the
-# variant's options.
-s1_variant() {
-	local args
-	read -ra args <<<"$(variant_args "$1")"
-	rm -f "$W/$1.json"
-	net_bg srv "$W/$1.log" "$DNBD_SERVER" -m "$VAR_GROUP" -i 1 -r 1 \
-		-d "$IMG,name=$EXPORT" --stats "$W/$1.json" "${args[@]}"
+# run_variant SCEN SYSTEM PARAM PASS IMG: one read from a dnbd-server
+# started with the variant's options.  The server's counters of the
+# first pass (written when it exits) are kept: RAW/SCEN-SYSTEM-server.json.
+run_variant() {
+	local scen=$1 sys=$2 param=$3 p=$4 img=$5 args
+	read -ra args <<<"$(variant_args "$sys")"
+	rm -f "$W/$sys.json"
+	net_bg srv "$W/$sys.log" "$DNBD_SERVER" -m "$VAR_GROUP" -i 1 -r 1 \
+		-d "$img,name=$EXPORT" --stats "$W/$sys.json" "${args[@]}"
 	VAR_PID=$NET_LAST_PID
-	wait_for 30 json_ready "$W/$1.json" || fail "dnbd-server ($1) did not start"
-	measure s1 "$1" 1 "$2" 1 "$IMG"
+	wait_for 30 json_ready "$W/$sys.json" || fail "dnbd-server ($sys) did not start"
+	measure "$scen" "$sys" "$param" "$p" 1 "$img"
 	net_stop "$VAR_PID" 10 >/dev/null || true
 	VAR_PID=""
+	((p != 1)) || cp "$W/$sys.json" "$RAW/$scen-$sys-server.json"
 }
 
 # udp_stat HOST FIELD: a counter of the Udp: lines of HOST's /proc/net/snmp.
@@ -503,7 +553,7 @@ loss_off() {
 s3_loss() {
 	local p img=$W/loss.img
 	info "== 3: random loss, $LOSS_MIB MiB image"
-	head -c $((LOSS_MIB * MIB)) "$IMG" >"$img"
+	sub_image "$img" "$LOSS_MIB"
 	serve "$img"
 	clients_up 1
 	for p in $LOSSES; do
@@ -519,7 +569,7 @@ s3_loss() {
 s4_failover() {
 	local k img=$W/fail.img
 	info "== 4: failover, $FAIL_MIB MiB image, --rate $FAIL_RATE per replica"
-	head -c $((FAIL_MIB * MIB)) "$IMG" >"$img"
+	sub_image "$img" "$FAIL_MIB"
 	stop_servers
 	clients_up 1
 	port_set srv2 up
@@ -610,7 +660,7 @@ s5_cpu() {
 s6_tbf() {
 	local img=$W/tbf.img
 	info "== 6: $TBF_N clients behind tbf $TBF_RATE, $TBF_MIB MiB image"
-	head -c $((TBF_MIB * MIB)) "$IMG" >"$img"
+	sub_image "$img" "$TBF_MIB"
 	serve "$img"
 	clients_up "$TBF_N"
 	net_run srv tc qdisc add dev eth0 root tbf rate "$TBF_RATE" burst 32kbit latency 400ms ||
@@ -635,6 +685,56 @@ s6_run() {
 	d0=$(tbf_drops)
 	measure s6 "$1" "$TBF_N" 1 "$TBF_N" "$2"
 	kv "s6_${1}_tbf_drops" $(($(tbf_drops) - d0))
+}
+
+# 7: one client on a 1 Gbit/s link: tbf on srv's eth0 is the link, as in
+# scenario 6, at
+#   rate 1gbit     125 MB/s of what the qdisc sees: whole Ethernet frames
+#                  without preamble and FCS (the 14-byte Ethernet and the
+#                  IP/UDP/TCP headers included), the same bytes the bridge
+#                  port counts for egress
+#   burst 128kb    the bucket, 128 KiB.  dnbd-server's UDP GSO trains and
+#                  TCP's TSO packets reach the qdisc as one skb of up to
+#                  64 KiB of payload, about 67 KB with every segment's
+#                  headers; tbf cuts an skb larger than its burst into
+#                  datagrams in software (which would bring back the cost
+#                  per datagram) or drops it.  128 KiB holds two whole
+#                  trains and is 1 ms at the rate: no longer a line-rate
+#                  burst than a switch port sends anyway.
+#   latency 50ms   the queue: 50 ms at the rate, 6.25 MB, more than one
+#                  dnbd-cat window in flight (16 reads of 127 segments,
+#                  2.8 MB), so a single reader's replies wait in the queue
+#                  instead of being dropped, as behind a switch port with
+#                  deep buffers
+# dnbd-server with its defaults, and (dnbd-rate) paced with --rate at the
+# link rate: --rate counts dnbd datagrams (UDP payload), so the link's
+# 125 MB/s of frames is 125e6 x 1448 / 1490 bytes/s of 1448-byte datagrams
+# (1,400 bytes of data, 48 of dnbd header; 42 of UDP, IP and Ethernet).
+GBIT_RATE=1gbit GBIT_BYTES=125000000
+GBIT_TBF="burst 128kb latency 50ms"
+GBIT_PACE=$((GBIT_BYTES * 1448 / 1490))
+
+s7_gbit() {
+	local p sys img=$W/gbit.img
+	info "== 7: one client behind tbf $GBIT_RATE, $GBIT_MIB MiB image, $PASSES pass(es)"
+	sub_image "$img" "$GBIT_MIB"
+	serve "$img"
+	clients_up 1
+	# shellcheck disable=SC2086 # GBIT_TBF is several words
+	net_run srv tc qdisc add dev eth0 root tbf rate "$GBIT_RATE" $GBIT_TBF ||
+		fail "tc cannot add a tbf qdisc here"
+	kv s7_tbf "$(net_run srv tc qdisc show dev eth0 | head -n 1)"
+	for ((p = 1; p <= PASSES; p++)); do
+		for sys in nbd-server dnbd; do
+			measure s7 "$sys" gbit "$p" 1 "$img"
+		done
+		if ((p == 1)); then
+			sleep 1.2	# the stats file is rewritten every second
+			cp "$W/dnbd-server.json" "$RAW/s7-dnbd-server.json"
+		fi
+		run_variant s7 dnbd-rate gbit "$p" "$img"
+	done
+	net_run srv tc qdisc del dev eth0 root
 }
 
 # ---- profile ------------------------------------------------------------------------
@@ -763,6 +863,8 @@ bench_meta() {
 	kv losses "$LOSSES"; kv loss_mib "$LOSS_MIB"; kv fail_mib "$FAIL_MIB"
 	kv fail_rate "$FAIL_RATE"; kv fail_repeat "$FAIL_REPEAT"; kv tbf_mib "$TBF_MIB"
 	kv tbf_n "$TBF_N"; kv tbf_rate "$TBF_RATE"; kv iperf_s "$IPERF_S"; kv iperf_p "$IPERF_P"
+	kv gbit_mib "$GBIT_MIB"; kv gbit_rate "$GBIT_RATE"; kv gbit_bytes "$GBIT_BYTES"
+	kv gbit_tbf "$GBIT_TBF"; kv gbit_pace "$GBIT_PACE"; kv only "$ONLY"
 	kv loss_timeout "$LOSS_TIMEOUT"
 	kv clk_tck "$(getconf CLK_TCK)"
 }
@@ -778,21 +880,24 @@ main() {
 	net_init
 	W=$NET_WORK
 	mkdir -p "$RAW" "$OUT/bench"
-	rm -f "$RAW"/{results,failover,cpu,meta}.tsv "$RAW"/profile-* "$RAW"/s1-*.json
+	rm -f "$RAW"/{results,failover,cpu,meta}.tsv "$RAW"/profile-* "$RAW"/s[0-9]-*.json
 	printf 'scenario\tsystem\tparam\tpass\twall_s\timage_bytes\tclients\tegress_bytes\tegress_pkts\tsrv_cpu_s\tcli_cpu_s\thost_cpu_s\tnote\n' \
 		>"$RAW/results.tsv"
 	bench_meta
 	bench_lan
 	IMG=$W/image.img
-	info "image: $MIBS MiB of random data"
-	make_image "$IMG" "$MIBS"
-	s1_single
-	((PERF == 0)) || profile
-	s2_many
-	s3_loss
-	s4_failover
-	s5_cpu
-	s6_tbf
+	if selected 1 || selected 2; then
+		info "image: $MIBS MiB of random data"
+		make_image "$IMG" "$MIBS"
+	fi
+	! selected 1 || s1_single
+	! selected 1 || ((PERF == 0)) || profile
+	! selected 2 || s2_many
+	! selected 3 || s3_loss
+	! selected 4 || s4_failover
+	! selected 5 || s5_cpu
+	! selected 6 || s6_tbf
+	! selected 7 || s7_gbit
 	stop_servers
 	kv load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 	kv runtime_s "$(elapsed_since "$t0")"
