@@ -170,6 +170,24 @@ const char *dnbd_crc32c_name(void)
 	return impl == DNBD_CRC32C_SSE42 ? "sse4.2" : "table";
 }
 
+static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+int dnbd_crc32c_variant(const char *name)
+{
+	if (same(name, "table"))
+		return DNBD_CRC32C_TABLE;
+	if (same(name, "sse4.2") || same(name, "sse42"))
+		return DNBD_CRC32C_SSE42;
+	return 0;
+}
+
 uint32_t dnbd_crc32c(uint32_t crc, const void *buf, size_t len)
 {
 #ifdef HAVE_SSE42_VARIANT

@@ -141,6 +141,8 @@ uint32_t dnbd_crc32c(uint32_t crc, const void *buf, size_t len);
 #define DNBD_CRC32C_SSE42	2
 bool dnbd_crc32c_select(int variant);
 const char *dnbd_crc32c_name(void);
+/* "table", "sse4.2" or "sse42" (the names of DNBD_CRC32C=, util.c), else 0. */
+int dnbd_crc32c_variant(const char *name);
 #endif
 
 /* The image identity: FNV-1a 64 over name, size and revision. */
