@@ -58,8 +58,10 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 #define STRIDE		(1024u / 3 / 8 * 8)	/* 336: fits a 1400-byte segment */
 static uint32_t shift1[4][256], shift2[4][256];
 
-/* The CRC register x followed by n zero bytes, no inversion: linear in
- * x, so it is the XOR of what each set bit of x becomes. */
+/*
+ * The CRC register x followed by n zero bytes, no inversion: linear in
+ * x, so it is the XOR of what each set bit of x becomes.
+ */
 static void shift_init(uint32_t t[4][256], size_t n)
 {
 	uint32_t bit[32];
