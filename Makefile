@@ -85,7 +85,7 @@ $(B)/bin/dnbd-forge: $(call obj,$(FORGE_SRC) $(COMMON_SRC) $(PROTO_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# MB/s of each CRC32C variant (a benchmark; make bench prints it).
+# MB/s of each CRC32C variant (a benchmark to run by hand, bench/README.md).
 $(B)/bench/crc32c-speed: $(call obj,bench/crc32c-speed.c proto/crc32c.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * crc32c-speed.c - MB/s of each CRC32C variant on 1400-byte segments and
- * on 64 KiB buffers.  A benchmark: it prints figures and asserts nothing.
+ * on 64 KiB buffers (the best of five 0.1 s windows each).  A benchmark: it
+ * prints figures and asserts nothing.
  * Built by make (build/bench/crc32c-speed).
  */
 #include <stdio.h>
@@ -21,20 +22,27 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The best of five 0.1 s windows, so a busy machine disturbs it less. */
 static void run(const char *name, size_t chunk)
 {
 	volatile uint32_t sink = 0;
-	size_t total = 0, off;
-	double t0 = now_s(), t;
+	double best = 0, t0, t;
+	size_t total, off;
+	int round;
 
-	do {
-		for (off = 0; off + chunk <= sizeof(buf); off += chunk)
-			sink ^= dnbd_crc32c(0, buf + off, chunk);
-		total += sizeof(buf) / chunk * chunk;
-		t = now_s() - t0;
-	} while (t < 0.3);
-	printf("%-7s %6zu-byte buffers: %8.0f MB/s\n", name, chunk,
-	       (double)total / t / 1e6);
+	for (round = 0; round < 5; round++) {
+		total = 0;
+		t0 = now_s();
+		do {
+			for (off = 0; off + chunk <= sizeof(buf); off += chunk)
+				sink ^= dnbd_crc32c(0, buf + off, chunk);
+			total += sizeof(buf) / chunk * chunk;
+			t = now_s() - t0;
+		} while (t < 0.1);
+		if ((double)total / t > best)
+			best = (double)total / t;
+	}
+	printf("%-7s %6zu-byte buffers: %8.0f MB/s\n", name, chunk, best / 1e6);
 	(void)sink;
 }
 

@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("dnbd-cat", 1);
-	if (parse_args(&c, &a, argc, argv))
+	if (!crc32c_from_env() || parse_args(&c, &a, argc, argv))
 		return EXIT_USAGE;
 	log_init("dnbd-cat", c.verbose);
 	signal(SIGPIPE, SIG_IGN);

@@ -415,7 +415,7 @@ int main(int argc, char **argv)
 	int dev, rc;
 
 	log_init("dnbd-client", 0);
-	if (parse_args(&a, argc, argv))
+	if (!crc32c_from_env() || parse_args(&a, argc, argv))
 		return EXIT_USAGE;
 	dev = open_device(a.device);
 	if (dev < 0)

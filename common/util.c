@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* util.c - userspace helpers: logging, number parsing, time, files. */
 #include "util.h"
+#include "dnbd_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,27 @@ void log_msg(int level, const char *fmt, ...)
 		line[n++] = '\n';
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
+}
+
+bool crc32c_from_env(void)
+{
+	const char *name = getenv("DNBD_CRC32C");
+	int v;
+
+	if (!name || !*name)
+		return true;
+	v = dnbd_crc32c_variant(name);
+	if (!v) {
+		log_err("DNBD_CRC32C=%s: not a CRC32C variant (table, sse42)",
+			name);
+		return false;
+	}
+	if (!dnbd_crc32c_select(v)) {
+		log_err("DNBD_CRC32C=%s: this CPU cannot run it", name);
+		return false;
+	}
+	log_debug("CRC32C: %s (DNBD_CRC32C)", dnbd_crc32c_name());
+	return true;
 }
 
 bool parse_u64(const char *s, uint64_t *out)

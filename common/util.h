@@ -18,6 +18,14 @@ void log_msg(int level, const char *fmt, ...)
 #define log_info(...)	log_msg(LOG_INFO_, __VA_ARGS__)
 #define log_debug(...)	log_msg(LOG_DEBUG_, __VA_ARGS__)
 
+/*
+ * The environment variable DNBD_CRC32C=table|sse42 forces a CRC32C variant
+ * (tests, comparisons); unset or empty keeps the one chosen at start-up.
+ * False, after a message, when the name is unknown or this CPU cannot run
+ * it: the programs then exit with their usage status.
+ */
+bool crc32c_from_env(void);
+
 /* Decimal or 0x-hex, whole string, no sign; false on any junk. */
 bool parse_u64(const char *s, uint64_t *out);
 /* parse_u64 with an optional K, M, G or T suffix (powers of 1024). */

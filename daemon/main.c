@@ -311,6 +311,8 @@ int main(int argc, char **argv)
 	int rc = 1;
 
 	log_init("dnbd-server", 1);
+	if (!crc32c_from_env())
+		return 2;
 	rc = config_parse(&s->cfg, argc, argv);
 	if (rc)
 		return rc < 0 ? 2 : 0;

@@ -58,8 +58,10 @@ static uint32_t crc32c_sw(uint32_t crc, const uint8_t *p, size_t len)
 #define STRIDE		(1024u / 3 / 8 * 8)	/* 336: fits a 1400-byte segment */
 static uint32_t shift1[4][256], shift2[4][256];
 
-/* The CRC register x followed by n zero bytes, no inversion: linear in
- * x, so it is the XOR of what each set bit of x becomes. */
+/*
+ * The CRC register x followed by n zero bytes, no inversion: linear in
+ * x, so it is the XOR of what each set bit of x becomes.
+ */
 static void shift_init(uint32_t t[4][256], size_t n)
 {
 	uint32_t bit[32];
@@ -168,6 +170,24 @@ bool dnbd_crc32c_select(int variant)
 const char *dnbd_crc32c_name(void)
 {
 	return impl == DNBD_CRC32C_SSE42 ? "sse4.2" : "table";
+}
+
+static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+int dnbd_crc32c_variant(const char *name)
+{
+	if (same(name, "table"))
+		return DNBD_CRC32C_TABLE;
+	if (same(name, "sse4.2") || same(name, "sse42"))
+		return DNBD_CRC32C_SSE42;
+	return 0;
 }
 
 uint32_t dnbd_crc32c(uint32_t crc, const void *buf, size_t len)

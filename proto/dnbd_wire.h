@@ -131,16 +131,22 @@ enum dnbd_verdict {
 
 extern const char *const dnbd_verdict_names[DNBD_VERDICT_MAX];
 
-/* CRC32C (crc32c.c): dnbd_crc32c(0, "123456789", 9) == 0xe3069283, and
- * dnbd_crc32c(dnbd_crc32c(0, a, n), b, m) is the CRC of a then b. */
+/*
+ * CRC32C (crc32c.c): dnbd_crc32c(0, "123456789", 9) == 0xe3069283, and
+ * dnbd_crc32c(dnbd_crc32c(0, a, n), b, m) is the CRC of a then b.
+ */
 uint32_t dnbd_crc32c(uint32_t crc, const void *buf, size_t len);
 #ifndef __KERNEL__
-/* Userspace variants, chosen at start-up; select() forces one (tests,
- * benchmarks) and fails when this CPU cannot run it. */
+/*
+ * Userspace variants, chosen at start-up; select() forces one (tests,
+ * benchmarks, DNBD_CRC32C= in util.c) and fails when this CPU cannot run it.
+ */
 #define DNBD_CRC32C_TABLE	1
 #define DNBD_CRC32C_SSE42	2
 bool dnbd_crc32c_select(int variant);
 const char *dnbd_crc32c_name(void);
+/* A variant by name, "table", "sse4.2" or "sse42"; 0 when unknown. */
+int dnbd_crc32c_variant(const char *name);
 #endif
 
 /* The image identity: FNV-1a 64 over name, size and revision. */

@@ -4,7 +4,8 @@
 # kernel's scripts/checkpatch.pl sees it (taken from Debian's
 # linux-source-6.1 package, cached in build/tools/).  Allowed: the two
 # warnings every out-of-tree driver that supports several kernels gets
-# (LINUX_VERSION_CODE tests).
+# (LINUX_VERSION_CODE tests).  Of proto/, the CRC32C glue (crc32c.c,
+# dnbd_port.h) is checked as well.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -32,12 +33,15 @@ fetch_checkpatch() {
 
 vmk_need_pkgs perl binutils xz-utils || fail "cannot install perl, binutils, xz-utils"
 [[ -f "$CP" ]] || fetch_checkpatch || fail "cannot get checkpatch.pl from linux-source-6.1"
+# Of proto/ (shared with userspace), the files that must be clean too:
+# the CRC32C glue onto the kernel's crc32c().
+PROTO_CLEAN=("$KM_REPO/proto/crc32c.c" "$KM_REPO/proto/dnbd_port.h")
 out=$(perl "$CP" --no-tree --show-types \
 	--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
-	-f "$KM_REPO"/kmod/*.c "$KM_REPO"/kmod/*.h 2>&1) || true
+	-f "$KM_REPO"/kmod/*.c "$KM_REPO"/kmod/*.h "${PROTO_CLEAN[@]}" 2>&1) || true
 printf '%s\n' "$out"
 grep -qE ': (ERROR|WARNING|CHECK):' <<<"$out" && fail "checkpatch findings"
 n=$(grep -c '^total: 0 errors, 0 warnings' <<<"$out" || true)
-files=$(find "$KM_REPO/kmod" -maxdepth 1 -name '*.[ch]' | wc -l)
+files=$(($(find "$KM_REPO/kmod" -maxdepth 1 -name '*.[ch]' | wc -l) + ${#PROTO_CLEAN[@]}))
 ((n == files)) || fail "checkpatch checked $n of $files files cleanly"
 pass "checkpatch: $files files, no errors or warnings"

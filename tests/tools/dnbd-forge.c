@@ -33,6 +33,7 @@
 #include "dnbd_auth.h"
 #include "dnbd_wire.h"
 #include "keyfile.h"
+#include "util.h"
 
 enum kind {
 	K_REPLY_BADCRC,
@@ -805,6 +806,8 @@ int main(int argc, char **argv)
 	struct opts o;
 	int fd;
 
+	if (!crc32c_from_env())
+		return 2;
 	parse_args(argc, argv, &o);
 	clock_gettime(CLOCK_REALTIME, &now);
 	rng_state = ((uint64_t)now.tv_sec << 32) ^ (uint64_t)now.tv_nsec ^

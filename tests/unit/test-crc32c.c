@@ -3,7 +3,8 @@
  * test-crc32c.c - every CRC32C variant this CPU runs gives the values of
  * a bit-at-a-time reference: known vectors, every length 0..600 at every
  * start alignment 0..15, chained pieces, and large odd lengths that use
- * the three-stream path and its shift tables.  A variant the CPU lacks is
+ * the three-stream path and its shift tables, whole or chained in odd
+ * pieces; and the variant names of DNBD_CRC32C.  A variant the CPU lacks is
  * skipped with the reason printed; the table is always tested.
  */
 #include <string.h>
@@ -72,6 +73,21 @@ static void test_variant(const char *name)
 		CHECK_EQ(dnbd_crc32c(dnbd_crc32c(0, buf + 3, cut),
 				     buf + 3 + cut, 1500 - cut),
 			 ref_crc(0, buf + 3, 1500));
+	/* And in three pieces of a large buffer, cut at odd places, so each
+	 * piece starts unaligned and crosses the three-stream blocks. */
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		uint32_t c;
+
+		len = sizeof(buf) - 16;
+		cut = big[i];
+		if (cut + cut / 3 + 5 > len)
+			continue;
+		c = dnbd_crc32c(0, buf + 1, cut);
+		c = dnbd_crc32c(c, buf + 1 + cut, cut / 3 + 5);
+		c = dnbd_crc32c(c, buf + 1 + cut + cut / 3 + 5,
+				len - cut - cut / 3 - 5);
+		CHECK_EQ(c, ref_crc(0, buf + 1, len));
+	}
 	fprintf(stderr, "%s: %s\n", name,
 		check_failed == (int)fails_before ? "ok" : "FAILED");
 }
@@ -91,5 +107,13 @@ int main(void)
 			"(or this is not x86-64)\n");
 	}
 	CHECK(!dnbd_crc32c_select(0));
+	/* The names DNBD_CRC32C= takes (common/util.c). */
+	CHECK_EQ(dnbd_crc32c_variant("table"), DNBD_CRC32C_TABLE);
+	CHECK_EQ(dnbd_crc32c_variant("sse42"), DNBD_CRC32C_SSE42);
+	CHECK_EQ(dnbd_crc32c_variant("sse4.2"), DNBD_CRC32C_SSE42);
+	CHECK_EQ(dnbd_crc32c_variant(""), 0);
+	CHECK_EQ(dnbd_crc32c_variant("tabl"), 0);
+	CHECK_EQ(dnbd_crc32c_variant("tables"), 0);
+	CHECK_EQ(dnbd_crc32c_variant("SSE42"), 0);
 	return check_report("test-crc32c");
 }

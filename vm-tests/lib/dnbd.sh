@@ -41,17 +41,22 @@ dnbd_vm_kmod() {
 }
 
 # dnbd_vm_initrd KVER OUT SCRIPT [MODULE...]: see the top of the file.
+# The modules dnbd.ko needs (libcrc32c, for crc32c(), and its crc32c
+# drivers) are loaded by /init, before /test.sh insmods dnbd.ko.
 # DNBD_VM_EXTRA_FILES adds "host:guest" pairs (VMI_FILES syntax).
 dnbd_vm_initrd() {
-	local kver=$1 out=$2 script=$3
+	local kver=$1 out=$2 script=$3 depstr
+	local -a deps=()
 	shift 3
 	dnbd_vm_kmod "$kver"
+	depstr=$(vmi_ko_deps "$DNBD_KO") || fail "no module information in $DNBD_KO"
+	read -ra deps <<<"$depstr"
 	VMI_FILES="$DNBD_VM_GUEST/$script:/test.sh
 $DNBD_VM_GUEST/lib.sh:/lib/dnbd-guest.sh
 $DNBD_KO:/lib/dnbd.ko
 $DNBD_STATIC/dnbd-client:/bin/dnbd-client
 $DNBD_STATIC/dnbd-cat:/bin/dnbd-cat
-${DNBD_VM_EXTRA_FILES:-}" vmi_build "$kver" "$out" "$@" ||
+${DNBD_VM_EXTRA_FILES:-}" vmi_build "$kver" "$out" "$@" "${deps[@]}" ||
 		fail "initramfs for $kver"
 }
 

@@ -22,8 +22,10 @@
 #     (see vm-tests/README.md)
 #
 # Out-of-tree modules (dnbd.ko) are files like any other: pass them in
-# VMI_FILES and insmod them from /test.sh.  Modules of 6.12 are .ko.xz:
-# they are stored decompressed (busybox insmod reads plain .ko only).
+# VMI_FILES and insmod them from /test.sh, and name the in-tree modules
+# they need (vmi_ko_deps: libcrc32c for dnbd.ko) as MODULEs, so that /init
+# loads those first.  Modules of 6.12 are .ko.xz: they are stored
+# decompressed (busybox insmod reads plain .ko only).
 
 [[ -n "${VMI_LOADED:-}" ]] && return 0
 VMI_LOADED=1
@@ -99,6 +101,14 @@ vmi_module_paths() {
 			--show-depends "$m") ||
 			{ vmk_log "module $m not found for $kver"; return 1; }
 	done
+}
+
+# vmi_ko_deps KO: the modules an out-of-tree KO needs (its modinfo
+# depends, space-separated; vmi_module_paths adds theirs, soft ones too).
+vmi_ko_deps() {
+	local deps
+	deps=$(modinfo -F depends "$1") || { vmk_log "modinfo $1 failed"; return 1; }
+	printf '%s\n' "${deps//,/ }"
 }
 
 # vmi_plain_ko KVER PATH: a plain .ko for PATH, decompressed once into
