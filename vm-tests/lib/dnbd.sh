@@ -7,7 +7,9 @@
 #   dnbd_vm_initrd KVER OUT SCRIPT [MODULE...]
 #       an initramfs for KVER whose /test.sh is vm-tests/guest/SCRIPT,
 #       with /lib/dnbd.ko, /bin/dnbd-client, /bin/dnbd-cat and
-#       /lib/dnbd-guest.sh (fail, ok, counter, sha_is...)
+#       /lib/dnbd-guest.sh (fail, ok, counter, sha_is...); the modules
+#       dnbd.ko depends on (libcrc32c, ...) are loaded by /init, so
+#       SCRIPT's own insmod of /lib/dnbd.ko finds their symbols
 
 # shellcheck source=SCRIPTDIR/vm.sh
 source "$(dirname "${BASH_SOURCE[0]}")/vm.sh"
@@ -43,9 +45,12 @@ dnbd_vm_kmod() {
 # dnbd_vm_initrd KVER OUT SCRIPT [MODULE...]: see the top of the file.
 # DNBD_VM_EXTRA_FILES adds "host:guest" pairs (VMI_FILES syntax).
 dnbd_vm_initrd() {
-	local kver=$1 out=$2 script=$3
+	local kver=$1 out=$2 script=$3 deps
 	shift 3
 	dnbd_vm_kmod "$kver"
+	deps=$(vmi_ko_depends "$DNBD_KO") || fail "modinfo $DNBD_KO"
+	# shellcheck disable=SC2086 # one module name a line
+	set -- "$@" $deps
 	VMI_FILES="$DNBD_VM_GUEST/$script:/test.sh
 $DNBD_VM_GUEST/lib.sh:/lib/dnbd-guest.sh
 $DNBD_KO:/lib/dnbd.ko
