@@ -59,9 +59,6 @@
 #define DNBD_MAP_PAGES		(DNBD_IO_OPT / PAGE_SIZE + 1 + \
 				 2 * DNBD_SCRATCH_PAGES)
 
-/* A receive buffer: one datagram, or a UDP GRO batch (64 KiB at most). */
-#define DNBD_RX_BUF		65536
-
 struct dnbd_cachefile;
 
 /* Driver counters next to the core's (DNBD_CLIENT_COUNTERS). */
@@ -105,7 +102,7 @@ struct dnbd_session {
 	u32 seg;			/* the segment grid in use */
 	atomic64_t counters[DNBD_DC_MAX];
 	struct page *scratch[DNBD_SCRATCH_PAGES];	/* see DNBD_DIRECT_MIN */
-	u8 rxbuf[DNBD_RX_BUF];
+	u8 rxbuf[DNBD_DGRAM_MAX + 1];	/* a datagram not in one piece */
 	struct dnbd_client core;	/* large: the session is kvzalloc'd */
 };
 

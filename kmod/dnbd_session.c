@@ -16,13 +16,16 @@
  * the request.
  *
  * The socket receives with UDP GRO: the server sends a burst of equal-size
- * replies as one GSO train, the receiving kernel hands it over as one
- * buffer of up to 64 KiB with the datagram size in a UDP_GRO cmsg, and
- * the buffer is cut at that size, each piece checked by the core alone.
+ * replies as one GSO train, and the receiving kernel queues it as one skb
+ * of up to 64 KiB with the datagram size in gso_size.  The thread takes
+ * skbs off the socket itself (skb_recv_udp(), as udp_recvmsg() does) and
+ * hands the core each datagram in place, checked alone: the core's copy
+ * into the request's buffer is the only one.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/highmem.h>
+#include <linux/ip.h>
 #include <linux/kthread.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
@@ -456,72 +459,68 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 /* ---- the receive thread --------------------------------------------------- */
 
 /*
- * One receive, without waiting: a datagram or a GRO batch in s->rxbuf.
- * Returns its length or -errno; *gso is the size of the datagrams of a
- * batch (only the last may be shorter), 0 for a single datagram.
+ * len bytes at off in skb: in place where they are contiguous (the linear
+ * part, one page fragment, or one of those of an skb on the frag list),
+ * else copied to s->rxbuf (at most its size: a longer datagram reaches
+ * the core as too long, and is dropped there).
  */
-static int dnbd_recv(struct dnbd_session *s, struct sockaddr_in *from,
-		     u32 *gso)
+static const u8 *dnbd_skb_piece(struct dnbd_session *s, struct sk_buff *skb,
+				u32 off, u32 *len)
 {
-	u8 ctl[CMSG_SPACE(sizeof(int)) * 2] __aligned(sizeof(size_t));
-	struct msghdr msg = {
-		.msg_name = from,
-		.msg_namelen = sizeof(*from),
-		.msg_control = ctl,
-		.msg_controllen = sizeof(ctl),
-	};
-	struct kvec iov = { .iov_base = s->rxbuf, .iov_len = sizeof(s->rxbuf) };
-	struct cmsghdr *cm = (struct cmsghdr *)ctl;
-	size_t used;
-	int rc;
+	struct sk_buff *frag;
+	u32 start = skb_headlen(skb);
+	unsigned int i;
 
-	*gso = 0;
-	rc = kernel_recvmsg(s->sock, &msg, &iov, 1, sizeof(s->rxbuf),
-			    MSG_DONTWAIT);
-	if (rc < 0)
-		return rc;
-	/* put_cmsg() moved msg_control on by what it wrote into ctl. */
-	used = sizeof(ctl) - msg.msg_controllen;
-	while (used >= sizeof(*cm) && cm->cmsg_len >= sizeof(*cm) &&
-	       cm->cmsg_len <= used) {
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
-		    cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
-			int v;
+	if (off + *len <= start)
+		return skb->data + off;
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
+		struct page *page = skb_frag_page(f);
+		u32 size = skb_frag_size(f);
 
-			memcpy(&v, CMSG_DATA(cm), sizeof(v));
-			if (v > 0 && v < rc)
-				*gso = v;
-		}
-		if (CMSG_ALIGN(cm->cmsg_len) >= used)
-			break;
-		used -= CMSG_ALIGN(cm->cmsg_len);
-		cm = (struct cmsghdr *)((u8 *)cm + CMSG_ALIGN(cm->cmsg_len));
+		if (off >= start && off + *len <= start + size && page &&
+		    !PageHighMem(page))
+			return (const u8 *)skb_frag_address(f) + (off - start);
+		start += size;
 	}
-	/* Oversized: hand it over as such, the core counts and drops it. */
-	if (msg.msg_flags & MSG_TRUNC)
-		rc = sizeof(s->rxbuf);
-	return rc;
+	skb_walk_frags(skb, frag) {
+		if (off >= start && off + *len <= start + frag->len)
+			return dnbd_skb_piece(s, frag, off - start, len);
+		start += frag->len;
+	}
+	*len = min_t(u32, *len, sizeof(s->rxbuf));
+	if (skb_copy_bits(skb, off, s->rxbuf, *len))
+		return NULL;
+	return s->rxbuf;
 }
 
 /*
- * Feeds the core one receive: a datagram, or a GRO batch cut at the
- * datagram size.  Each piece is checked alone, so one bad datagram of a
- * batch is counted and dropped and the others are used.
+ * Feeds the core one received skb: a datagram, or a GRO batch of
+ * datagrams of gso_size bytes (only the last may be shorter), each
+ * read in place where it can be.  Each is checked alone, so one bad
+ * datagram of a batch is counted and dropped and the others are used.
  */
-static void dnbd_input(struct dnbd_session *s, const struct sockaddr_in *from,
-		       u32 len, u32 gso)
+static void dnbd_input(struct dnbd_session *s, struct sk_buff *skb)
 {
 	struct dnbd_addr a = { .family = 4 };
+	u32 len = skb->len, seg = len, off = 0, n = 0, plen;
 	u64 now = dnbd_now_us();
-	u32 off, n = 0;
+	const u8 *p;
 
-	a.port = ntohs(from->sin_port);
-	memcpy(a.ip, &from->sin_addr.s_addr, 4);
-	if (!gso)
-		gso = len;
-	for (off = 0; off < len || !n; off += gso, n++)
-		dnbd_client_input(&s->core, s->rxbuf + off,
-				  min(gso, len - off), &a, now);
+	if (skb_is_gso(skb) && skb_shinfo(skb)->gso_size)
+		seg = skb_shinfo(skb)->gso_size;
+	a.port = ntohs(udp_hdr(skb)->source);
+	memcpy(a.ip, &ip_hdr(skb)->saddr, 4);
+	do {
+		plen = min(seg, len - off);
+		p = dnbd_skb_piece(s, skb, off, &plen);
+		if (p)
+			dnbd_client_input(&s->core, p, plen, &a, now);
+		else
+			dnbd_count(s, DNBD_DC_rx_errors, 1);
+		off += seg;
+		n++;
+	} while (off < len);
 	dnbd_count(s, DNBD_DC_rx_receives, 1);
 	dnbd_count(s, DNBD_DC_rx_datagrams, n);
 	if (n > 1) {
@@ -531,34 +530,54 @@ static void dnbd_input(struct dnbd_session *s, const struct sockaddr_in *from,
 }
 
 /*
+ * One receive, without waiting: what udp_recvmsg() does, without the
+ * copy: take the skb (the UDP header is pulled), check the UDP checksum
+ * unless the device or GRO did, feed the core, release it.
+ */
+static int dnbd_recv(struct dnbd_session *s)
+{
+	struct sock *sk = s->sock->sk;
+	struct sk_buff *skb;
+	int err = 0;
+
+	skb = skb_recv_udp(sk, MSG_DONTWAIT, &err);
+	if (!skb)
+		return err;
+	if (!udp_skb_csum_unnecessary(skb) &&
+	    __udp_lib_checksum_complete(skb))
+		dnbd_count(s, DNBD_DC_rx_errors, 1);
+	else
+		dnbd_input(s, skb);
+	skb_consume_udp(sk, skb, 0);
+	return 0;
+}
+
+/*
  * Feeds the core everything the socket holds, DNBD_RX_BATCH receives per
  * hold of the lock (finished requests complete in between).
  */
 static void dnbd_rx_drain(struct dnbd_session *s)
 {
-	struct sockaddr_in from;
 	unsigned int total = 0, n;
-	int len = 0;
-	u32 gso;
+	int err = 0;
 
-	while (len != -EAGAIN && total < DNBD_RX_DRAIN_MAX) {
+	while (err != -EAGAIN && total < DNBD_RX_DRAIN_MAX) {
 		mutex_lock(&s->lock);
 		for (n = 0; n < DNBD_RX_BATCH; n++) {
-			len = dnbd_recv(s, &from, &gso);
-			if (len == -EAGAIN)
+			err = dnbd_recv(s);
+			if (err == -EAGAIN)
 				break;
-			if (len < 0) {
+			if (err) {
 				/* e.g. an ICMP error on a unicast socket */
 				dnbd_count(s, DNBD_DC_rx_errors, 1);
 				continue;
 			}
-			dnbd_input(s, &from, len, gso);
 		}
 		dnbd_session_unlock(s);
 		total += n;
 		cond_resched();
 	}
-	if (len != -EAGAIN)	/* more may wait: come back at once */
+	if (err != -EAGAIN)	/* more may wait: come back at once */
 		atomic_set(&s->rx_kick, 1);
 }
 
