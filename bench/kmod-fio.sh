@@ -10,7 +10,9 @@
 #   - dnbd-server (optimized build, build/bin) on group 239.77.0.1
 #   - Debian's nbd-server, TCP port 10809, export "bench", read-only
 # One guest per kernel (vm-tests/guest/bench-fio.sh) runs Debian's fio
-# against /dev/dnbd0 (dnbd.ko) and /dev/nbd0 (nbd.ko):
+# against /dev/dnbd0 (dnbd.ko) and /dev/nbd0 (nbd.ko), interleaved (dnbd
+# seq, nbd seq, dnbd rand, nbd rand) so that a ratio's two figures are
+# measured close together:
 #   seq   rw=read bs=128k direct=1, the whole image (BENCH_SEQRT s at most)
 #   rand  rw=randread bs=4k direct=1 iodepth=16 libaio, BENCH_RANDRT s
 # and the host prints, per kernel, both figures and the ratio dnbd/nbd,
@@ -179,6 +181,8 @@ for flavor in $KERNELS; do
 	[[ -n "${VAL[$flavor dnbd rand_iops]:-}" && -n "${VAL[$flavor nbd rand_iops]:-}" ]] ||
 		fail "$kver: the guest printed no figures"
 	table "$flavor" "$kver" | tee -a "$results"
+	printf 'load average after this kernel: %s\n' \
+		"$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
 	info "$kver: guest ran $(elapsed_since "$start") s"
 	vm_stop "$name"
 done

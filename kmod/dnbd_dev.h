@@ -34,13 +34,30 @@
 
 #define DNBD_NAME		"dnbd"
 /*
- * One request is at most 128 KiB; with 512-byte segments that is up to
- * 258 segments on the grid, more than one READ (127 after alignment)
- * can name: a request is split into up to DNBD_CMD_READS core reads.
+ * A request is at most 168 KiB: the largest multiple of 4 KiB that one
+ * READ (127 segments) covers with the default 1400-byte segments after
+ * alignment on the grid (at most one partial segment on each side), so
+ * a sequential request is one burst from the server.  The optimal I/O
+ * size is the same, and read-ahead is twice that: two bursts in flight.
+ * With 512-byte segments a request is up to 338 segments on the grid:
+ * it is split into up to DNBD_CMD_READS core reads.
  */
-#define DNBD_MAX_SECTORS	256
+#define DNBD_MAX_SECTORS	336
+#define DNBD_IO_OPT		(DNBD_MAX_SECTORS << SECTOR_SHIFT)
 #define DNBD_CMD_READS		3
 #define DNBD_CHUNK_SEGS		(DNBD_REQ_SEGS_MAX - 1)
+
+/*
+ * Requests of at least DNBD_DIRECT_MIN bytes are read straight into their
+ * pages: the pages are mapped into one virtual range, with scratch pages
+ * around them for the parts of the first and last segment outside the
+ * request.  DNBD_SCRATCH_PAGES cover the largest segment; DNBD_MAP_PAGES
+ * the largest request, unaligned, with scratch on both sides.
+ */
+#define DNBD_DIRECT_MIN		(16 * 1024)
+#define DNBD_SCRATCH_PAGES	DIV_ROUND_UP(DNBD_SEG_MAX, PAGE_SIZE)
+#define DNBD_MAP_PAGES		(DNBD_IO_OPT / PAGE_SIZE + 1 + \
+				 2 * DNBD_SCRATCH_PAGES)
 
 struct dnbd_cachefile;
 
@@ -56,6 +73,11 @@ enum dnbd_dev_counter {
 	DNBD_DC_cachefile_dropped,
 	DNBD_DC_cachefile_errors,
 	DNBD_DC_rx_errors,
+	DNBD_DC_rx_receives,
+	DNBD_DC_rx_datagrams,
+	DNBD_DC_rx_gro_batches,
+	DNBD_DC_rx_gro_datagrams,
+	DNBD_DC_direct_requests,
 	DNBD_DC_tx_errors,
 	DNBD_DC_nomem,
 	DNBD_DC_MAX
@@ -70,6 +92,7 @@ struct dnbd_session {
 	struct list_head done;		/* finished dnbd_cmds */
 	struct socket *sock;
 	void (*saved_data_ready)(struct sock *sk);
+	bool gro;			/* UDP_GRO is on for the socket */
 	struct task_struct *rx_thread;
 	wait_queue_head_t rx_wait;	/* the receive thread sleeps here */
 	atomic_t rx_kick;		/* a datagram or an earlier deadline */
@@ -78,7 +101,8 @@ struct dnbd_session {
 	struct dnbd_image_info image;
 	u32 seg;			/* the segment grid in use */
 	atomic64_t counters[DNBD_DC_MAX];
-	u8 rxbuf[DNBD_DGRAM_MAX + 1];
+	struct page *scratch[DNBD_SCRATCH_PAGES];	/* see DNBD_DIRECT_MIN */
+	u8 rxbuf[DNBD_DGRAM_MAX + 1];	/* a datagram not in one piece */
 	struct dnbd_client core;	/* large: the session is kvzalloc'd */
 };
 
@@ -96,6 +120,7 @@ struct dnbd_cmd {
 	struct request *rq;
 	struct list_head done_node;
 	u8 *buf;			/* the request on the segment grid */
+	void *map;			/* vmap()ed pages (buf inside), or NULL */
 	u64 buf_off;			/* image offset of buf[0] */
 	u32 buf_len;
 	u8 n_reads;
@@ -112,6 +137,7 @@ static inline void dnbd_count(struct dnbd_session *s,
 
 /* dnbd_main.c */
 extern int dnbd_major;
+extern bool dnbd_gro;
 
 /* dnbd_session.c */
 /* key: the lab key (DNBD_CTL_KEY_LEN bytes), or NULL. */

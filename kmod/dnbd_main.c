@@ -23,6 +23,10 @@ static unsigned int queue_depth = 32;
 module_param(queue_depth, uint, 0444);
 MODULE_PARM_DESC(queue_depth, "requests in flight per device (default 32, 1..128)");
 
+bool dnbd_gro = true;
+module_param_named(gro, dnbd_gro, bool, 0644);
+MODULE_PARM_DESC(gro, "receive with UDP GRO, datagrams in batches (default 1; read at bind)");
+
 /*
  * dnbd.root=, dnbd.verity=, dnbd.cache= and dnbd.overlay= on the kernel
  * command line belong to the initramfs (dracut module 90dnbd), but the
@@ -109,6 +113,7 @@ static struct gendisk *dnbd_alloc_disk(struct dnbd_device *dev)
 		.logical_block_size	= SECTOR_SIZE,
 		.physical_block_size	= PAGE_SIZE,
 		.max_hw_sectors		= DNBD_MAX_SECTORS,
+		.io_opt			= DNBD_IO_OPT,
 	};
 
 	return blk_mq_alloc_disk(&dev->tag_set, &lim, dev);
@@ -120,6 +125,8 @@ static struct gendisk *dnbd_alloc_disk(struct dnbd_device *dev)
 	blk_queue_logical_block_size(disk->queue, SECTOR_SIZE);
 	blk_queue_physical_block_size(disk->queue, PAGE_SIZE);
 	blk_queue_max_hw_sectors(disk->queue, DNBD_MAX_SECTORS);
+	/* Also sets read-ahead to twice the size: two bursts in flight. */
+	blk_queue_io_opt(disk->queue, DNBD_IO_OPT);
 	blk_queue_flag_set(QUEUE_FLAG_NONROT, disk->queue);
 	return disk;
 #endif

@@ -11,9 +11,21 @@
  *     next deadline; the socket's data_ready callback wakes it for a
  *     datagram, queue_rq for a read whose deadline comes sooner.
  * Finished reads are collected on sess->done while the lock is held and
- * completed after it is dropped: copy to the request's pages, hand the
- * data to the cache file, end the request.
+ * completed after it is dropped: copy to the request's pages (unless the
+ * core wrote into them directly), hand the data to the cache file, end
+ * the request.
+ *
+ * The socket receives with UDP GRO: the server sends a burst of equal-size
+ * replies as one GSO train, and the receiving kernel queues it as one skb
+ * of up to 64 KiB with the datagram size in gso_size.  The thread takes
+ * skbs off the socket itself (skb_recv_udp(), as udp_recvmsg() does) and
+ * hands the core each datagram in place, checked alone: the core's copy
+ * into the request's buffer is the only one.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/highmem.h>
+#include <linux/ip.h>
 #include <linux/kthread.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
@@ -21,11 +33,13 @@
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
 #include <net/sock.h>
+#include <net/udp.h>
 
 #include "dnbd_dev.h"
 
 #define DNBD_RX_SLEEP_MAX_MS	1000	/* longest sleep, come what may */
-#define DNBD_RX_BATCH	64	/* datagrams handled per lock hold */
+#define DNBD_RX_BATCH	16	/* receives (GRO batches) per lock hold */
+#define DNBD_RX_DRAIN_MAX	4096	/* receives per wake-up, then timers */
 
 const char *const dnbd_dev_counter_names[DNBD_DC_MAX] = {
 	[DNBD_DC_requests] = "requests",
@@ -38,6 +52,11 @@ const char *const dnbd_dev_counter_names[DNBD_DC_MAX] = {
 	[DNBD_DC_cachefile_dropped] = "cachefile_dropped",
 	[DNBD_DC_cachefile_errors] = "cachefile_errors",
 	[DNBD_DC_rx_errors] = "rx_errors",
+	[DNBD_DC_rx_receives] = "rx_receives",
+	[DNBD_DC_rx_datagrams] = "rx_datagrams",
+	[DNBD_DC_rx_gro_batches] = "rx_gro_batches",
+	[DNBD_DC_rx_gro_datagrams] = "rx_gro_datagrams",
+	[DNBD_DC_direct_requests] = "direct_requests",
 	[DNBD_DC_tx_errors] = "tx_errors",
 	[DNBD_DC_nomem] = "nomem",
 };
@@ -131,6 +150,119 @@ static void env_overheard(void *ctx, u64 seg, const u8 *data, u16 len)
 	dnbd_cachefile_store(cf, seg, copy, len);
 }
 
+/* ---- the request's buffer --------------------------------------------- */
+
+static void dnbd_scratch_free(struct dnbd_session *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(s->scratch); i++) {
+		if (s->scratch[i])
+			__free_page(s->scratch[i]);
+		s->scratch[i] = NULL;
+	}
+}
+
+/* Pages for the parts of the first and last segment outside a request. */
+static int dnbd_scratch_alloc(struct dnbd_session *s)
+{
+	unsigned int i;
+
+	for (i = 0; i < DIV_ROUND_UP(s->seg, PAGE_SIZE); i++) {
+		s->scratch[i] = alloc_page(GFP_KERNEL);
+		if (!s->scratch[i]) {
+			dnbd_scratch_free(s);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Maps the request's pages into one virtual range, so that the core
+ * copies each segment straight into them: scratch pages before and after
+ * take the bytes of the first and last segment outside the request (their
+ * contents are never read).  Only for a request without a cache file
+ * (which needs whole segments) whose pages are contiguous once mapped:
+ * only the first may start, only the last may end, inside a page, and
+ * neither where a scratch page has to join it.
+ */
+static bool dnbd_cmd_map(struct dnbd_session *s, struct dnbd_cmd *cmd,
+			 u64 off, u32 len)
+{
+	struct page *pages[DNBD_MAP_PAGES];
+	u32 head = off - cmd->buf_off;
+	u32 tail = cmd->buf_off + cmd->buf_len - (off + len);
+	unsigned int hp = DIV_ROUND_UP(head, PAGE_SIZE);
+	unsigned int tp = DIV_ROUND_UP(tail, PAGE_SIZE);
+	unsigned int n = 0, start = 0, i, noio;
+	struct req_iterator iter;
+	struct bio_vec bv;
+	u32 end = PAGE_SIZE;	/* where the previous piece ended */
+
+	if (len < DNBD_DIRECT_MIN || dnbd_session_cf(s) ||
+	    hp > DNBD_SCRATCH_PAGES || tp > DNBD_SCRATCH_PAGES)
+		return false;
+	for (i = 0; i < hp; i++)
+		pages[n++] = s->scratch[i];
+	rq_for_each_segment(bv, cmd->rq, iter) {
+		if (n == hp) {
+			if (head && bv.bv_offset)
+				return false;
+			start = bv.bv_offset;
+		} else if (end != PAGE_SIZE || bv.bv_offset) {
+			return false;
+		}
+		if (n >= DNBD_MAP_PAGES - tp)
+			return false;
+		pages[n++] = bv.bv_page;
+		end = bv.bv_offset + bv.bv_len;
+	}
+	if (tail && end != PAGE_SIZE)
+		return false;
+	for (i = 0; i < tp; i++)
+		pages[n++] = s->scratch[i];
+
+	noio = memalloc_noio_save();
+	cmd->map = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	memalloc_noio_restore(noio);
+	if (!cmd->map)
+		return false;
+	cmd->buf = cmd->map + hp * PAGE_SIZE + start - head;
+	return true;
+}
+
+/* A buffer for the request on the segment grid: its pages or a bounce. */
+static int dnbd_cmd_buf(struct dnbd_session *s, struct dnbd_cmd *cmd,
+			u64 off, u32 len)
+{
+	u64 end = min_t(u64, roundup(off + len, s->seg), s->image.size);
+	unsigned int noio;
+
+	cmd->buf_off = div_u64(off, s->seg) * s->seg;
+	cmd->buf_len = end - cmd->buf_off;
+	cmd->map = NULL;
+	if (dnbd_cmd_map(s, cmd, off, len)) {
+		dnbd_count(s, DNBD_DC_direct_requests, 1);
+		return 0;
+	}
+	noio = memalloc_noio_save();
+	cmd->buf = kvmalloc(cmd->buf_len, GFP_KERNEL | __GFP_NOWARN);
+	memalloc_noio_restore(noio);
+	return cmd->buf ? 0 : -ENOMEM;
+}
+
+static void dnbd_cmd_buf_free(struct dnbd_cmd *cmd)
+{
+	if (cmd->map) {
+		vunmap(cmd->map);
+		cmd->map = NULL;
+	} else {
+		kvfree(cmd->buf);
+	}
+	cmd->buf = NULL;
+}
+
 /* ---- completion -------------------------------------------------------- */
 
 static void dnbd_cmd_finish(struct dnbd_session *s, struct dnbd_cmd *cmd)
@@ -153,6 +285,10 @@ static void dnbd_cmd_finish(struct dnbd_session *s, struct dnbd_cmd *cmd)
 					   cmd->err == -DNBD_ERR_TIMEDOUT ?
 					   "no server answered in time" :
 					   "protocol error");
+	} else if (cmd->map) {
+		/* The data is in the pages already, written through map. */
+		flush_kernel_vmap_range(cmd->buf, cmd->buf_len);
+		dnbd_count(s, DNBD_DC_bytes_read, blk_rq_bytes(rq));
 	} else {
 		rq_for_each_segment(bvec, rq, iter) {
 			memcpy_to_bvec(&bvec, src);
@@ -160,12 +296,13 @@ static void dnbd_cmd_finish(struct dnbd_session *s, struct dnbd_cmd *cmd)
 		}
 		dnbd_count(s, DNBD_DC_bytes_read, blk_rq_bytes(rq));
 	}
-	if (!cmd->err && cf)
+	if (!cmd->err && cf && !cmd->map) {
 		dnbd_cachefile_store(cf, div_u64(cmd->buf_off, s->seg),
 				     cmd->buf, cmd->buf_len);
-	else
-		kvfree(cmd->buf);
-	cmd->buf = NULL;
+		cmd->buf = NULL;
+	} else {
+		dnbd_cmd_buf_free(cmd);
+	}
 	blk_mq_end_request(rq, status);
 }
 
@@ -187,8 +324,9 @@ static void dnbd_session_unlock(struct dnbd_session *s)
 
 static void dnbd_rx_kick(struct dnbd_session *s)
 {
-	atomic_set(&s->rx_kick, 1);
-	wake_up(&s->rx_wait);
+	/* Already set: the thread has been woken and has not looked yet. */
+	if (!atomic_xchg(&s->rx_kick, 1))
+		wake_up(&s->rx_wait);
 }
 
 /* The socket's sk_data_ready: softirq context, a datagram is queued. */
@@ -238,16 +376,13 @@ static void dnbd_sock_unhook(struct dnbd_session *s)
  * one of them can go to the cache file, split into core reads of at most
  * DNBD_CHUNK_SEGS segments.  Chunks the cache file holds are filled here.
  */
-static void dnbd_cmd_plan(struct dnbd_session *s, struct dnbd_cmd *cmd,
-			  u64 off, u32 len)
+static void dnbd_cmd_plan(struct dnbd_session *s, struct dnbd_cmd *cmd)
 {
-	u64 seg0 = div_u64(off, s->seg);
-	u64 end = min_t(u64, roundup(off + len, s->seg), s->image.size);
+	u64 seg0 = div_u64(cmd->buf_off, s->seg);
+	u64 end = cmd->buf_off + cmd->buf_len;
 	struct dnbd_cachefile *cf = dnbd_session_cf(s);
 	u64 first, nsegs;
 
-	cmd->buf_off = seg0 * s->seg;
-	cmd->buf_len = end - cmd->buf_off;
 	cmd->n_reads = 0;
 	nsegs = div_u64(end - cmd->buf_off + s->seg - 1, s->seg);
 	for (first = 0; first < nsegs; first += DNBD_CHUNK_SEGS) {
@@ -273,7 +408,7 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 	struct dnbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	u64 off = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u32 len = blk_rq_bytes(rq);
-	unsigned int noio, i;
+	unsigned int i;
 	bool kick = false;
 	u64 now;
 	int rc;
@@ -284,24 +419,19 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 	if (WARN_ON_ONCE(div_u64(len, s->seg) + 2 >
 			 DNBD_CMD_READS * DNBD_CHUNK_SEGS))
 		return BLK_STS_IOERR;
-	/* Whole segments: at most one extra on each side. */
-	noio = memalloc_noio_save();
-	cmd->buf = kvmalloc(len + 2 * s->seg, GFP_KERNEL | __GFP_NOWARN);
-	memalloc_noio_restore(noio);
-	if (!cmd->buf) {
+	if (dnbd_cmd_buf(s, cmd, off, len)) {
 		dnbd_count(s, DNBD_DC_nomem, 1);
 		return BLK_STS_RESOURCE;	/* blk-mq retries later */
 	}
 	blk_mq_start_request(rq);
 	dnbd_count(s, DNBD_DC_requests, 1);
 	cmd->err = 0;
-	dnbd_cmd_plan(s, cmd, off, len);
+	dnbd_cmd_plan(s, cmd);
 
 	mutex_lock(&s->lock);
 	if (s->dead) {
 		mutex_unlock(&s->lock);
-		kvfree(cmd->buf);
-		cmd->buf = NULL;
+		dnbd_cmd_buf_free(cmd);
 		return BLK_STS_IOERR;
 	}
 	if (!cmd->n_reads) {			/* all from the cache file */
@@ -328,53 +458,126 @@ blk_status_t dnbd_session_submit(struct dnbd_session *s, struct request *rq)
 
 /* ---- the receive thread --------------------------------------------------- */
 
-/* One queued datagram, without waiting: its length or -errno. */
-static int dnbd_recv(struct dnbd_session *s, struct sockaddr_in *from)
+/*
+ * len bytes at off in skb: in place where they are contiguous (the linear
+ * part, one page fragment, or one of those of an skb on the frag list),
+ * else copied to s->rxbuf (at most its size: a longer datagram reaches
+ * the core as too long, and is dropped there).
+ */
+static const u8 *dnbd_skb_piece(struct dnbd_session *s, struct sk_buff *skb,
+				u32 off, u32 *len)
 {
-	struct msghdr msg = {
-		.msg_name = from,
-		.msg_namelen = sizeof(*from),
-	};
-	struct kvec iov = { .iov_base = s->rxbuf, .iov_len = sizeof(s->rxbuf) };
-	int rc;
+	struct sk_buff *frag;
+	u32 start = skb_headlen(skb);
+	unsigned int i;
 
-	rc = kernel_recvmsg(s->sock, &msg, &iov, 1, sizeof(s->rxbuf),
-			    MSG_DONTWAIT);
-	/* Oversized: hand it over as such, the core counts and drops it. */
-	if (rc >= 0 && (msg.msg_flags & MSG_TRUNC))
-		rc = sizeof(s->rxbuf);
-	return rc;
+	if (off + *len <= start)
+		return skb->data + off;
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *f = &skb_shinfo(skb)->frags[i];
+		struct page *page = skb_frag_page(f);
+		u32 size = skb_frag_size(f);
+
+		if (off >= start && off + *len <= start + size && page &&
+		    !PageHighMem(page))
+			return (const u8 *)skb_frag_address(f) + (off - start);
+		start += size;
+	}
+	skb_walk_frags(skb, frag) {
+		if (off >= start && off + *len <= start + frag->len)
+			return dnbd_skb_piece(s, frag, off - start, len);
+		start += frag->len;
+	}
+	*len = min_t(u32, *len, sizeof(s->rxbuf));
+	if (skb_copy_bits(skb, off, s->rxbuf, *len))
+		return NULL;
+	return s->rxbuf;
 }
 
-static void dnbd_input(struct dnbd_session *s, const struct sockaddr_in *from,
-		       int len)
+/*
+ * Feeds the core one received skb: a datagram, or a GRO batch of
+ * datagrams of gso_size bytes (only the last may be shorter), each
+ * read in place where it can be.  Each is checked alone, so one bad
+ * datagram of a batch is counted and dropped and the others are used.
+ */
+static void dnbd_input(struct dnbd_session *s, struct sk_buff *skb)
 {
 	struct dnbd_addr a = { .family = 4 };
+	u32 len = skb->len, seg = len, off = 0, n = 0, plen;
+	u64 now = dnbd_now_us();
+	const u8 *p;
 
-	a.port = ntohs(from->sin_port);
-	memcpy(a.ip, &from->sin_addr.s_addr, 4);
-	dnbd_client_input(&s->core, s->rxbuf, len, &a, dnbd_now_us());
+	if (skb_is_gso(skb) && skb_shinfo(skb)->gso_size)
+		seg = skb_shinfo(skb)->gso_size;
+	a.port = ntohs(udp_hdr(skb)->source);
+	memcpy(a.ip, &ip_hdr(skb)->saddr, 4);
+	do {
+		plen = min(seg, len - off);
+		p = dnbd_skb_piece(s, skb, off, &plen);
+		if (p)
+			dnbd_client_input(&s->core, p, plen, &a, now);
+		else
+			dnbd_count(s, DNBD_DC_rx_errors, 1);
+		off += seg;
+		n++;
+	} while (off < len);
+	dnbd_count(s, DNBD_DC_rx_receives, 1);
+	dnbd_count(s, DNBD_DC_rx_datagrams, n);
+	if (n > 1) {
+		dnbd_count(s, DNBD_DC_rx_gro_batches, 1);
+		dnbd_count(s, DNBD_DC_rx_gro_datagrams, n);
+	}
 }
 
-/* Feeds the core what the socket holds, DNBD_RX_BATCH at a time. */
+/*
+ * One receive, without waiting: what udp_recvmsg() does, without the
+ * copy: take the skb (the UDP header is pulled), check the UDP checksum
+ * unless the device or GRO did, feed the core, release it.
+ */
+static int dnbd_recv(struct dnbd_session *s)
+{
+	struct sock *sk = s->sock->sk;
+	struct sk_buff *skb;
+	int err = 0;
+
+	skb = skb_recv_udp(sk, MSG_DONTWAIT, &err);
+	if (!skb)
+		return err;
+	if (!udp_skb_csum_unnecessary(skb) &&
+	    __udp_lib_checksum_complete(skb))
+		dnbd_count(s, DNBD_DC_rx_errors, 1);
+	else
+		dnbd_input(s, skb);
+	skb_consume_udp(sk, skb, 0);
+	return 0;
+}
+
+/*
+ * Feeds the core everything the socket holds, DNBD_RX_BATCH receives per
+ * hold of the lock (finished requests complete in between).
+ */
 static void dnbd_rx_drain(struct dnbd_session *s)
 {
-	struct sockaddr_in from;
-	int len, n;
+	unsigned int total = 0, n;
+	int err = 0;
 
-	mutex_lock(&s->lock);
-	for (n = 0; n < DNBD_RX_BATCH; n++) {
-		len = dnbd_recv(s, &from);
-		if (len < 0) {
-			/* e.g. ICMP errors on a unicast socket: not fatal. */
-			if (len != -EAGAIN)
+	while (err != -EAGAIN && total < DNBD_RX_DRAIN_MAX) {
+		mutex_lock(&s->lock);
+		for (n = 0; n < DNBD_RX_BATCH; n++) {
+			err = dnbd_recv(s);
+			if (err == -EAGAIN)
+				break;
+			if (err) {
+				/* e.g. an ICMP error on a unicast socket */
 				dnbd_count(s, DNBD_DC_rx_errors, 1);
-			break;
+				continue;
+			}
 		}
-		dnbd_input(s, &from, len);
+		dnbd_session_unlock(s);
+		total += n;
+		cond_resched();
 	}
-	dnbd_session_unlock(s);
-	if (n == DNBD_RX_BATCH)		/* more may wait: come back at once */
+	if (err != -EAGAIN)	/* more may wait: come back at once */
 		atomic_set(&s->rx_kick, 1);
 }
 
@@ -485,6 +688,31 @@ static struct socket *dnbd_session_sock(int fd, int *err)
 	return sock;
 }
 
+/*
+ * UDP_GRO on the socket, set by the driver itself (as setsockopt(2)
+ * would), so that an older dnbd-client works and the driver knows that
+ * the buffers it receives may be batches.  Without it (gro=0, or a kernel
+ * that refuses) every receive is one datagram.
+ */
+static void dnbd_sock_gro(struct dnbd_session *s)
+{
+	struct socket *sock = s->sock;
+	int one = 1, err;
+
+	s->gro = false;
+	if (!dnbd_gro)
+		return;
+	err = sock->ops->setsockopt(sock, SOL_UDP, UDP_GRO,
+				    KERNEL_SOCKPTR(&one), sizeof(one));
+	if (err) {
+		dev_info(disk_to_dev(s->dev->disk),
+			 "UDP GRO not available (%d): one datagram per receive\n",
+			 err);
+		return;
+	}
+	s->gro = true;
+}
+
 struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 					 const struct dnbd_ctl_bind *b,
 					 const u8 *key, int *err)
@@ -522,9 +750,13 @@ struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 	*err = dnbd_session_image(s, b);
 	if (*err)
 		goto out_core;
+	*err = dnbd_scratch_alloc(s);
+	if (*err)
+		goto out_core;
 	s->sock = dnbd_session_sock(b->sock_fd, err);
 	if (!s->sock)
-		goto out_core;
+		goto out_scratch;
+	dnbd_sock_gro(s);
 	if (b->cache_fd >= 0) {
 		s->cf = dnbd_cachefile_open(s, b->cache_fd, err);
 		if (!s->cf)
@@ -551,6 +783,8 @@ out_cf:
 		dnbd_cachefile_close(s->cf);
 out_sock:
 	sockfd_put(s->sock);
+out_scratch:
+	dnbd_scratch_free(s);
 out_core:
 	dnbd_client_fini(&s->core);
 out_free:
@@ -589,5 +823,6 @@ void dnbd_session_destroy(struct dnbd_session *s)
 	if (s->cf)
 		dnbd_cachefile_close(s->cf);
 	sockfd_put(s->sock);
+	dnbd_scratch_free(s);
 	kvfree(s);
 }

@@ -59,6 +59,7 @@ static void dnbd_proc_bound(struct seq_file *m, struct dnbd_session *s)
 	else
 		seq_printf(m, "transport: unicast, %u servers\n",
 			   cfg->n_unicast);
+	seq_printf(m, "rx_gro: %s\n", s->gro ? "on" : "off");
 	seq_printf(m, "io_timeout_ms: %llu%s\n",
 		   div_u64(cfg->io_timeout_us, 1000),
 		   cfg->io_timeout_us ? "" : " (wait for a server forever)");

@@ -85,11 +85,17 @@ fio_run() {
 
 # Terse v3 fields: 6 KiB read, 7 bandwidth KiB/s, 8 IOPS, 9 runtime ms,
 # 30 clat p99 "99.000000%=usec", 40 total latency mean usec.
+# Interleaved (dnbd seq, nbd seq, dnbd rand, nbd rand), so that the two
+# figures of a ratio are measured close together on a shared host.
 for d in dnbd0 nbd0; do
-	name=${d%0}
 	fio_run "$d" seq --rw=read --bs=128k --iodepth=1 --runtime="$SEQRT"
+done
+for d in dnbd0 nbd0; do
 	fio_run "$d" rand --rw=randread --bs=4k --iodepth=16 \
 		--time_based --runtime="$RANDRT" --randrepeat=0
+done
+for d in dnbd0 nbd0; do
+	name=${d%0}
 	awk -F';' -v n="$name" '{
 		printf "BENCH %s seq_MBps %.2f\n", n, $7 * 1024 / 1e6
 		printf "BENCH %s seq_MiB %.0f\n", n, $6 / 1024

@@ -39,6 +39,35 @@ dd if=/dev/zero of=/dev/dnbd0 bs=4096 count=1 2>/dev/null &&
 	fail "a write to the read-only device succeeded"
 ok "writes refused"
 
+# Batches: the replies came in UDP GRO batches (the driver turns UDP_GRO
+# on for its socket) and large requests were read straight into their
+# pages.  Fails if batching silently stops.
+grep -q "^rx_gro: on" /proc/driver/dnbd/dnbd0 || fail "UDP GRO is off on dnbd0"
+batches=$(counter dnbd0 rx_gro_batches)
+direct=$(counter dnbd0 direct_requests)
+info "rx: $(counter dnbd0 rx_receives) receives of" \
+	"$(counter dnbd0 rx_datagrams) datagrams, $batches GRO batches of" \
+	"$(counter dnbd0 rx_gro_datagrams); $direct requests read into their pages"
+[ "$batches" -gt 0 ] || fail "no UDP GRO batch was received"
+[ "$direct" -gt 0 ] || fail "no request was read straight into its pages"
+ok "UDP GRO batches and direct reads used"
+
+# Without GRO (module parameter gro=0, read at bind): one datagram per
+# receive, the same bytes.
+echo 0 >/sys/module/dnbd/parameters/gro || fail "cannot set gro=0"
+bind dnbd3 -b "$VMT_GROUP"
+grep -q "^rx_gro: off" /proc/driver/dnbd/dnbd3 || fail "gro=0: UDP GRO is on"
+dd if=/dev/dnbd3 of=/tmp/part bs=64k count=16 skip=300 2>/dev/null ||
+	fail "gro=0: read from /dev/dnbd3"
+sha_is /tmp/part "$VMT_PARTSHA" "gro=0: 1 MiB at 300 x 64 KiB"
+rm -f /tmp/part
+[ "$(counter dnbd3 rx_gro_batches)" = 0 ] || fail "gro=0: GRO batches received"
+[ "$(counter dnbd3 rx_datagrams)" = "$(counter dnbd3 rx_receives)" ] ||
+	fail "gro=0: more datagrams than receives"
+unbind dnbd3
+echo 1 >/sys/module/dnbd/parameters/gro
+ok "gro=0: one datagram per receive, right bytes"
+
 # 2. A squashfs image mounted from /dev/dnbd1.
 bind dnbd1 -b "$VMT_SQGROUP"
 mkdir -p /mnt

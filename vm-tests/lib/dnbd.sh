@@ -7,7 +7,9 @@
 #   dnbd_vm_initrd KVER OUT SCRIPT [MODULE...]
 #       an initramfs for KVER whose /test.sh is vm-tests/guest/SCRIPT,
 #       with /lib/dnbd.ko, /bin/dnbd-client, /bin/dnbd-cat and
-#       /lib/dnbd-guest.sh (fail, ok, counter, sha_is...)
+#       /lib/dnbd-guest.sh (fail, ok, counter, sha_is...); the modules
+#       dnbd.ko depends on (libcrc32c, ...) are loaded by /init, so
+#       SCRIPT's own insmod of /lib/dnbd.ko finds their symbols
 
 # shellcheck source=SCRIPTDIR/vm.sh
 source "$(dirname "${BASH_SOURCE[0]}")/vm.sh"
@@ -41,22 +43,20 @@ dnbd_vm_kmod() {
 }
 
 # dnbd_vm_initrd KVER OUT SCRIPT [MODULE...]: see the top of the file.
-# The modules dnbd.ko needs (libcrc32c, for crc32c(), and its crc32c
-# drivers) are loaded by /init, before /test.sh insmods dnbd.ko.
 # DNBD_VM_EXTRA_FILES adds "host:guest" pairs (VMI_FILES syntax).
 dnbd_vm_initrd() {
-	local kver=$1 out=$2 script=$3 depstr
-	local -a deps=()
+	local kver=$1 out=$2 script=$3 deps
 	shift 3
 	dnbd_vm_kmod "$kver"
-	depstr=$(vmi_ko_deps "$DNBD_KO") || fail "no module information in $DNBD_KO"
-	read -ra deps <<<"$depstr"
+	deps=$(vmi_ko_depends "$DNBD_KO") || fail "modinfo $DNBD_KO"
+	# shellcheck disable=SC2086 # one module name a line
+	set -- "$@" $deps
 	VMI_FILES="$DNBD_VM_GUEST/$script:/test.sh
 $DNBD_VM_GUEST/lib.sh:/lib/dnbd-guest.sh
 $DNBD_KO:/lib/dnbd.ko
 $DNBD_STATIC/dnbd-client:/bin/dnbd-client
 $DNBD_STATIC/dnbd-cat:/bin/dnbd-cat
-${DNBD_VM_EXTRA_FILES:-}" vmi_build "$kver" "$out" "$@" "${deps[@]}" ||
+${DNBD_VM_EXTRA_FILES:-}" vmi_build "$kver" "$out" "$@" ||
 		fail "initramfs for $kver"
 }
 

@@ -22,10 +22,10 @@
 #     (see vm-tests/README.md)
 #
 # Out-of-tree modules (dnbd.ko) are files like any other: pass them in
-# VMI_FILES and insmod them from /test.sh, and name the in-tree modules
-# they need (vmi_ko_deps: libcrc32c for dnbd.ko) as MODULEs, so that /init
-# loads those first.  Modules of 6.12 are .ko.xz: they are stored
-# decompressed (busybox insmod reads plain .ko only).
+# VMI_FILES and insmod them from /test.sh; name what they depend on
+# (vmi_ko_depends KO) among the MODULEs, so that /init loads it first.
+# Modules of 6.12 are .ko.xz: they are stored decompressed (busybox
+# insmod reads plain .ko only).
 
 [[ -n "${VMI_LOADED:-}" ]] && return 0
 VMI_LOADED=1
@@ -103,12 +103,15 @@ vmi_module_paths() {
 	done
 }
 
-# vmi_ko_deps KO: the modules an out-of-tree KO needs (its modinfo
-# depends, space-separated; vmi_module_paths adds theirs, soft ones too).
-vmi_ko_deps() {
+# vmi_ko_depends KO: the modules an out-of-tree module file depends on
+# (its modinfo "depends", e.g. libcrc32c), one name a line, none if it
+# has none.  vmi_build resolves their own dependencies and soft
+# dependencies (libcrc32c's "pre: crc32c") from the kernel's tree.
+vmi_ko_depends() {
 	local deps
-	deps=$(modinfo -F depends "$1") || { vmk_log "modinfo $1 failed"; return 1; }
-	printf '%s\n' "${deps//,/ }"
+	deps=$(modinfo -F depends "$1") ||
+		{ vmk_log "modinfo cannot read $1"; return 1; }
+	tr ',' '\n' <<<"$deps" | sed '/^$/d'
 }
 
 # vmi_plain_ko KVER PATH: a plain .ko for PATH, decompressed once into
