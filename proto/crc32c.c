@@ -5,12 +5,16 @@
  *
  * In the kernel, dnbd_port.h maps it onto the kernel's own crc32c(),
  * which picks the CPU's CRC instructions.  In userspace the variant is
- * chosen at run time, at the first call: the SSE4.2 crc32 instruction on
- * x86-64 CPUs that have it (three independent streams over large buffers,
- * joined with a shift table, so the instruction's latency is hidden), and
- * otherwise a slicing-by-8 table (crc32c_table.h).  All variants give the
+ * chosen at run time, before main() (a constructor): the SSE4.2 crc32
+ * instruction on x86-64 CPUs that have it (three independent streams over
+ * large buffers, joined with a shift table, so the instruction's latency
+ * is hidden), and otherwise a slicing-by-8 table (crc32c_table.h), the
+ * only variant elsewhere.  dnbd_crc32c_select() forces one (tests, and
+ * DNBD_CRC32C= in the programs, common/util.c).  All variants give the
  * same values; tests/unit/test-crc32c.c checks that on every length and
- * alignment.  No libc here: cpuid is read with inline assembly.
+ * alignment.  No libc here (t-freestanding): cpuid is read with inline
+ * assembly rather than __builtin_cpu_supports(), which needs libgcc, and
+ * the compiler's crc32 builtins stand in for <nmmintrin.h>.
  */
 #include "dnbd_wire.h"
 
