@@ -1,9 +1,11 @@
 #!/bin/bash
 #
 # t-appliance-lab: the lab, unattended.  The appliance ISO as `make image`
-# builds it (the Debian demo image, no configuration: an isolated lab with
-# full DHCP) boots in one VM; three disk-less clients power on at the same
-# time and boot over PXE, iPXE and a multicast root to a root prompt:
+# builds it (the Debian demo image and the built-in defaults: an isolated
+# lab with full DHCP; its configuration disk holds only the test guests'
+# append =, see ap_appliance) boots in one VM; three disk-less clients
+# power on at the same time and boot over PXE, iPXE and a multicast root
+# to a root prompt:
 #   c1  UEFI (OVMF) with a virtio NIC without ROM: the firmware's own PXE
 #       client chainloads snponly.efi, which fetches boot.ipxe
 #   c2  BIOS, QEMU's iPXE ROM (e1000)

@@ -24,12 +24,10 @@ net_bg dhcp "$W/plain-dnsmasq.log" dnsmasq --no-daemon --conf-file=/dev/null \
 sleep 0.5
 pid_alive "$NET_LAST_PID" || { cat "$W/plain-dnsmasq.log"; fail "the plain dnsmasq did not start"; }
 
-cat >"$W/app.conf" <<'EOF'
+ap_conf "$W/app.conf" <<'EOF'
 address = 10.33.0.1/24
 dhcp = proxy
 server_id = 7
-# test guests: see VM_SLOW_CPU in lib/vm.sh
-append = console=ttyS0,115200n8 rcupdate.rcu_cpu_stall_timeout=120 watchdog_thresh=60
 EOF
 ap_conf_disk "$W/app-conf.img" "$W/app.conf"
 ap_appliance app "$W/appliance.iso" "$W/app-conf.img"

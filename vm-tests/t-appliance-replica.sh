@@ -19,17 +19,15 @@ trap 'exit 143' TERM INT HUP
 
 ap_lab
 
-cat >"$W/app1.conf" <<'EOF'
+ap_conf "$W/app1.conf" <<'EOF'
 # replica 1: DHCP and PXE for the lab
 address = 10.33.0.1/24
 server_id = 1
 dhcp = full
 dhcp_range = 10.33.0.100-10.33.0.199
 menu_timeout = 0
-# test guests: see VM_SLOW_CPU in lib/vm.sh
-append = console=ttyS0,115200n8 rcupdate.rcu_cpu_stall_timeout=120 watchdog_thresh=60
 EOF
-cat >"$W/app2.conf" <<'EOF'
+ap_conf "$W/app2.conf" <<'EOF'
 # replica 2: same images, another id, no DHCP
 address = 10.33.0.2/24
 server_id = 2

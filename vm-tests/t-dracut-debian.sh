@@ -39,7 +39,7 @@ dr_serve "$GROUP" "$GROUP,image=$IMG" "$IMG"
 
 before=$(net_port_tx_bytes srv)
 VM_MEM=1024 vm_launch deb "$W/$IMG.vmlinuz" "$W/$IMG.initrd" \
-	"console=ttyS0 panic=-1 loglevel=5 $VM_SLOW_CPU rd.retry=300 rd.shell=0 rd.emergency=reboot $(cat "$W/$IMG.cmdline")"
+	"console=ttyS0 panic=-1 loglevel=5 rd.retry=300 rd.shell=0 rd.emergency=reboot $(cat "$W/$IMG.cmdline")"
 rc=0
 vm_wait deb 900 || rc=$?
 dr_show deb

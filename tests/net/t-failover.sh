@@ -11,9 +11,13 @@ trap 'exit 143' TERM INT HUP
 
 GROUP=239.77.0.1
 SIZE_MIB=${DNBD_TEST_MIB:-64}
-# Slow enough that the read lasts several seconds: two servers at 6 MiB/s
-# need at least 5 s for 64 MiB.
-RATE=6M
+# Slow enough that the read is still running when the kill comes, however
+# loaded the machine: before the kill this script waits for a stats file
+# (rewritten once a second), then 1.5 s, then runs jq (2.8 s into the read
+# at a load average of 7 on 2 cores).  Load slows this script, not the
+# rate-limited servers, so the read's own length is the margin: two
+# servers at 4 MiB/s need at least 8 s for 64 MiB (6 MiB/s left about 3 s).
+RATE=4M
 
 net_require
 net_init

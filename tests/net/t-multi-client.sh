@@ -2,8 +2,9 @@
 #
 # t-multi-client: two replica servers and three clients reading one 64 MiB
 # image at the same time.  Checks that every client gets the exact image
-# and that multicast pays off: the servers together send less than 1.5x the
-# image size, although three clients read it in full.
+# and that multicast pays off: the servers together send less than 2.5x the
+# image size, although three clients read it in full (without sharing: 3x
+# and more).  The exact ratio is bench/run.sh's scenario 2, not a test.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -79,13 +80,26 @@ for c in "${CLIENTS[@]}"; do
 		"$W/$c.json")"
 done
 
+# Sharing, with a bound that machine load cannot break.  Egress is
+# counted on the servers' bridge ports (headers and re-sent segments
+# included), so without sharing three full reads cost at least 3x the
+# image (about 3.1x with headers), and with perfect sharing about 1.05x.
+# How close a run gets to 1x depends on how closely the three clients keep
+# in step, which is the machine's scheduling: 1.23x at a load average
+# of 7.5 on 2 cores, 1.57x in a run that failed the old bound of 1.5x on a
+# busy machine.  2.5x sits well clear of both ends:
+# a client left entirely on its own (the other two sharing) is 2x, so
+# under 2.5x needs real sharing, and broken sharing (3x and more) fails
+# by a margin of half an image.  The exact ratio is measured by
+# bench/run.sh (scenario 2), not asserted here.
+LIMIT=2.5
 egress=$((tx_after - tx_before))
 ratio=$(awk -v e="$egress" -v s="$size" 'BEGIN { printf "%.3f", e / s }')
 info "server egress $(human_mib "$egress") for 3 x $(human_mib "$size"):" \
-	"ratio $ratio of the image size (limit 1.5)"
-awk -v r="$ratio" 'BEGIN { exit !(r < 1.5) }' ||
-	fail "servers sent $ratio x the image size (>= 1.5)"
-pass "egress ratio $ratio < 1.5"
+	"ratio $ratio of the image size (limit $LIMIT; no sharing: 3 or more)"
+awk -v r="$ratio" -v l="$LIMIT" 'BEGIN { exit !(r < l) }' ||
+	fail "servers sent $ratio x the image size (>= $LIMIT): the clients did not share the replies"
+pass "egress ratio $ratio < $LIMIT (no sharing would be 3 or more)"
 
 sleep 2	# the stats files are rewritten once a second
 for i in 1 2; do

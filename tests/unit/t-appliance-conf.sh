@@ -180,6 +180,9 @@ err=$("$REPO/image-builder/dnbd-appliance" --image "$W/img1/demo.img" --config "
 	{ [[ "$err" == *"bad.conf:1: dhcp 'nope'"* ]] && ok || bad "dnbd-appliance --config message: $err"; }
 err=$("$REPO/image-builder/dnbd-appliance" --images "$W/none" 2>&1) && bad "dnbd-appliance accepted a missing dir" ||
 	{ [[ "$err" == *"--images $W/none: not a directory"* ]] && ok || bad "dnbd-appliance --images message: $err"; }
+# --kernel-args goes into grub.cfg: words that could break it are refused.
+err=$("$REPO/image-builder/dnbd-appliance" --image "$W/img1/demo.img" --kernel-args 'quiet"; reboot' -o "$W/x.iso" 2>&1) && bad "dnbd-appliance accepted a quote in --kernel-args" ||
+	{ [[ "$err" == *"--kernel-args 'quiet\"; reboot': only letters"* ]] && ok || bad "dnbd-appliance --kernel-args message: $err"; }
 
 echo "$n checks passed, $fails failed"
 ((fails == 0))

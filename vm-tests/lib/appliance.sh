@@ -7,9 +7,12 @@
 #   ap_lab                       the usual start: $W, the ISO, the LAN
 #   ap_demo_image                AP_DEMO_DIR: the bundled demo image, cached
 #   ap_iso OUT.iso [dnbd-appliance options]   build an appliance ISO
+#   ap_conf OUT.conf <TEXT       a dnbd-appliance.conf: TEXT, then the
+#                                test guests' append = line
 #   ap_conf_disk OUT.img FILE    a FAT disk labelled DNBDCONF holding FILE
-#                                as dnbd-appliance.conf
+#                                (written by ap_conf) as dnbd-appliance.conf
 #   ap_appliance NAME ISO [CONF_DISK] [bios|uefi]   boot an appliance
+#                                (no CONF_DISK: one with ap_conf's defaults)
 #   ap_wait_ready NAME TIMEOUT   until it says "ready"
 #   ap_client NAME bios|uefi     a disk-less client: PXE from its NIC ROM
 #   ap_wait_prompt NAME TIMEOUT  until its console shows a root prompt
@@ -19,6 +22,14 @@
 # Consoles are QEMU chardev sockets with a log file: vm-NAME.log is the
 # whole console (vm_log NAME), vm-NAME.sock takes keystrokes
 # (lib/console.py).  Guests are stopped by vm_cleanup like the others.
+#
+# Every guest gets VM_SLOW_CPU (lib/vm.sh) on its kernel command line: the
+# appliance through its GRUB menu (ap_iso: dnbd-appliance --kernel-args),
+# the PXE clients through boot.ipxe, from the appliance configuration's
+# append = (AP_CLIENT_APPEND).  ap_appliance always has a configuration
+# disk, and ap_conf_disk takes only files with that append = line, so a
+# test cannot boot a client without it.  A configuration baked into the
+# ISO (--config) is shadowed by that disk: write it with ap_conf instead.
 
 # shellcheck source=SCRIPTDIR/vm.sh
 source "$(dirname "${BASH_SOURCE[0]}")/vm.sh"
@@ -27,6 +38,9 @@ AP_CONSOLE=$VM_LIB/console.py
 AP_DEMO_DIR=""
 AP_OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
 AP_OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+# The PXE clients' kernel command line after boot.ipxe's own words: the
+# serial console (the appliance's default adds tty0) and VM_SLOW_CPU.
+AP_CLIENT_APPEND="console=ttyS0,115200n8 $VM_SLOW_CPU"
 
 ap_require() {
 	vm_require
@@ -63,11 +77,12 @@ ap_lab() {
 	net_add_host obs 10.33.0.250
 }
 
-# ap_iso OUT.iso [OPTION...]: image-builder/dnbd-appliance.
+# ap_iso OUT.iso [OPTION...]: image-builder/dnbd-appliance, with
+# VM_SLOW_CPU on the appliance's own kernel command line.
 ap_iso() {
 	local out=$1
 	shift
-	"$NET_REPO/image-builder/dnbd-appliance" -o "$out" "$@" \
+	"$NET_REPO/image-builder/dnbd-appliance" -o "$out" --kernel-args "$VM_SLOW_CPU" "$@" \
 		>"$NET_WORK/appliance-$(basename "$out" .iso).log" 2>&1 || {
 		cat "$NET_WORK/appliance-$(basename "$out" .iso).log"
 		fail "dnbd-appliance failed"
@@ -75,8 +90,26 @@ ap_iso() {
 	grep -a '\[[0-9]/[0-9]\] done' "$NET_WORK/appliance-$(basename "$out" .iso).log" || true
 }
 
-# ap_conf_disk OUT.img FILE: a 4 MiB FAT disk, label DNBDCONF.
+# ap_conf OUT.conf: a dnbd-appliance.conf with the lines on stdin (no
+# append = there: the clients' command line is AP_CLIENT_APPEND), then
+# "append = $AP_CLIENT_APPEND".
+ap_conf() {
+	local body
+	body=$(cat)
+	! grep -qE '^[[:space:]]*append[[:space:]]*=' <<<"$body" ||
+		fail "ap_conf $1: no append = line of your own (AP_CLIENT_APPEND is the clients' append)"
+	{
+		[[ -n "$body" ]] && printf '%s\n' "$body"
+		echo "# test guests: VM_SLOW_CPU in vm-tests/lib/vm.sh (ap_conf)"
+		echo "append = $AP_CLIENT_APPEND"
+	} >"$1"
+}
+
+# ap_conf_disk OUT.img FILE: a 4 MiB FAT disk, label DNBDCONF; FILE must
+# come from ap_conf.
 ap_conf_disk() {
+	grep -qxF "append = $AP_CLIENT_APPEND" "$2" ||
+		fail "ap_conf_disk: $2 lacks the test guests' append = line: write it with ap_conf"
 	rm -f "$1"
 	mkfs.vfat -C -n DNBDCONF "$1" 4096 >/dev/null || fail "mkfs.vfat failed"
 	mcopy -i "$1" "$2" ::dnbd-appliance.conf || fail "mcopy failed"
@@ -115,11 +148,18 @@ ap_qemu() {
 }
 
 # ap_appliance NAME ISO [CONF_DISK] [bios|uefi]: boot the appliance ISO.
+# Without CONF_DISK (or with ""): a disk with nothing but the defaults and
+# the clients' append = (ap_conf).
 ap_appliance() {
 	local name=$1 iso=$2 conf=${3:-} fw=${4:-bios} args=()
+	if [[ -z "$conf" ]]; then
+		ap_conf "$NET_WORK/$name.conf" </dev/null
+		conf=$NET_WORK/$name-conf.img
+		ap_conf_disk "$conf" "$NET_WORK/$name.conf"
+	fi
 	args=(-drive "file=$iso,media=cdrom,readonly=on,if=none,id=cd0"
 		-device "ide-cd,drive=cd0,bootindex=0")
-	[[ -n "$conf" ]] && args+=(-drive "file=$conf,format=raw,if=none,id=conf0"
+	args+=(-drive "file=$conf,format=raw,if=none,id=conf0"
 		-device "virtio-blk-pci,drive=conf0")
 	ap_qemu "$name" "$fw" 512 norom "${args[@]}"
 }
@@ -208,12 +248,16 @@ ap_status_json() {
 sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"
 }
 
-# ap_client_checks NAME: on a booted client: root on an overlay over
-# /dev/dnbd0, a write that stays in the upper layer; sets AP_READ[NAME]
-# to the bytes it read through /dev/dnbd0.
+# ap_client_checks NAME: on a booted client: VM_SLOW_CPU on its kernel
+# command line (through boot.ipxe), root on an overlay over /dev/dnbd0, a
+# write that stays in the upper layer; sets AP_READ[NAME] to the bytes it
+# read through /dev/dnbd0.
 declare -A AP_READ=()
 ap_client_checks() {
 	local name=$1 out
+	out=$(ap_run "$name" "cat /proc/cmdline" 30) || fail "$name: cannot read /proc/cmdline: $out"
+	[[ " $(tr -d '\r' <<<"$out" | tr '\n' ' ') " == *" $VM_SLOW_CPU "* ]] ||
+		fail "$name: the kernel command line lacks '$VM_SLOW_CPU' (append = of ap_conf): $out"
 	out=$(ap_run "$name" "findmnt -n -o FSTYPE / ; findmnt -n -o SOURCE /run/dnbd/lower" 30) ||
 		fail "$name: findmnt failed: $out"
 	grep -q '^overlay' <<<"$out" || fail "$name: / is not an overlay: $out"

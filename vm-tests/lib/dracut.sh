@@ -105,7 +105,7 @@ dr_boot() {
 	shift 4
 	dr_initrd "$kver" "$variant"
 	vm_launch "$name" "$(vmk_vmlinuz "$kver")" "$DR_INITRD" \
-		"console=ttyS0 panic=-1 loglevel=5 $VM_SLOW_CPU rd.retry=300 rd.shell=0 rd.emergency=reboot dnbdtest.initrd=$variant $append" "$@"
+		"console=ttyS0 panic=-1 loglevel=5 rd.retry=300 rd.shell=0 rd.emergency=reboot dnbdtest.initrd=$variant $append" "$@"
 }
 
 # dr_show NAME...: the guests' check lines ("guest: ok: ...", "guest:

@@ -48,6 +48,11 @@ VM_MEM=${VM_MEM:-512}
 # guest that went on to pass every check).  Test guests get 120 s for
 # both; a real hang still trips them, and vm_check_dmesg still fails on
 # every report.
+# This is the one place for these settings, and every guest gets them
+# without asking: vm_launch (so vm_start and dr_boot) puts them first on
+# the kernel command line; appliance.sh builds the appliance ISO with them
+# (dnbd-appliance --kernel-args) and gives its PXE clients them through
+# the appliance's configuration (append =, ap_conf).
 VM_SLOW_CPU="rcupdate.rcu_cpu_stall_timeout=120 watchdog_thresh=60"
 VM_QEMU=${VM_QEMU:-qemu-system-x86_64}
 VM_NAMES=()
@@ -96,7 +101,7 @@ vm_next_mac() {
 vm_start() {
 	local name=$1 kver=$2 initrd=$3 ip=$4 extra=${5:-} append
 	vmk_fetch "$kver" || fail "kernel $kver unavailable"
-	append="console=ttyS0 panic=-1 loglevel=5 $VM_SLOW_CPU vmt.name=$name vmt.ip=$ip"
+	append="console=ttyS0 panic=-1 loglevel=5 vmt.name=$name vmt.ip=$ip"
 	[[ "${VM_SHELL:-}" == "$name" ]] && append+=" vmt.shell=1"
 	[[ -n "$extra" ]] && append+=" $extra"
 	vm_launch "$name" "$(vmk_vmlinuz "$kver")" "$initrd" "$append"
@@ -104,9 +109,10 @@ vm_start() {
 
 # vm_launch NAME VMLINUZ INITRD APPEND [QEMU_ARG...]: boot any kernel and
 # initramfs with this command line (and extra QEMU arguments: disks) on
-# the test LAN; the guest must print the VMTEST-EXIT line itself.
+# the test LAN; the guest must print the VMTEST-EXIT line itself.  The
+# command line is $VM_SLOW_CPU, then APPEND (which can override it).
 vm_launch() {
-	local name=$1 vmlinuz=$2 initrd=$3 append=$4 log mac chr
+	local name=$1 vmlinuz=$2 initrd=$3 append="$VM_SLOW_CPU $4" log mac chr
 	local serial=()
 	shift 4
 	[[ -n "$NET_WORK" ]] || fail "vm_launch: call net_init and net_setup_bridge first"
