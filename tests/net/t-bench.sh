@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 trap net_cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf"
+PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf s7-gbit"
 
 [[ $EUID -eq 0 ]] || skip "needs root (network namespaces, apt-get)"
 net_init
@@ -53,29 +53,55 @@ if ((rc != 0)); then
 	fail "bench/run.sh exited $rc"
 fi
 pass "BENCH_QUICK=1 bench/run.sh ran in $(elapsed_since "$start") s"
-grep -E '^s[1-6] ' "$W/bench.log" || true
+grep -E '^s[1-7] ' "$W/bench.log" || true
 
 [[ -s "$REPORT" ]] || fail "no $REPORT"
 for h in "## Targets" "## Where dnbd falls short" "## Profile"; do
 	grep -q "^$h" "$REPORT" || fail "the report has no '$h' section"
 done
-for n in 1 2 3 4 5 6; do
+for n in 1 2 3 4 5 6 7; do
 	figs=$(section_figures "$n")
 	((figs >= 2)) || fail "section $n of the report has $figs numeric figures in its tables"
 	info "section $n: $figs figures"
 done
-targets=$(awk '/^## Targets/ { on = 1; next } /^## / { on = 0 }
-	on && /^\| / && / met|not met/' "$REPORT" | wc -l)
-((targets == 4)) || fail "the targets table has $targets rows, not 4"
-pass "the report has every scenario's table with figures, and the 4 targets"
+# goal_rows SUBSECTION: rows of that targets table with a verdict.
+goal_rows() {
+	awk -v h="$1" '/^## / { on = 0 } /^### / { on = index($0, h) > 0; next }
+		on && /^\| / && /\| (met|met, target reached|\*\*not met\*\*) \|/' "$REPORT" | wc -l
+}
+targets=$(goal_rows "Issue 13")
+((targets == 6)) || fail "the issue-13 targets table has $targets rows with a verdict, not 6"
+targets=$(goal_rows "issue 6")
+((targets == 4)) || fail "the issue-6 targets table has $targets rows with a verdict, not 4"
+pass "the report has every scenario's table with figures, and the 6 + 4 targets"
+
+# Scenario 7: its table has the three readers, each with MB/s, the share
+# of the link and the egress on the wire; the transport counters of dnbd.
+s7=$(awk '/^## / { on = index($0, "## 7.") == 1; next } on' "$REPORT")
+for r in "nbdcopy ← nbd-server" "dnbd-cat ← dnbd-server (defaults)" \
+	"dnbd-cat ← dnbd-server --rate"; do
+	row=$(grep -F "| $r" <<<"$s7" | head -n 1)
+	[[ -n "$row" ]] || fail "section 7 has no row for '$r'"
+	# MB/s, of the link (0.xxx), MB/s on the wire, wire / link: numbers.
+	awk -F'|' '{ exit !($3 ~ /[0-9]/ && $5 ~ /^ *[0-9]+\.[0-9][0-9][0-9] *$/ &&
+		$6 ~ /[0-9]/ && $7 ~ /^ *[0-9]+\.[0-9][0-9][0-9] *$/) }' <<<"$row" ||
+		fail "section 7, '$r': no MB/s, share of the link or egress: $row"
+done
+for h in "of the link" "MB/s on the wire" "this / nbd-server" "GSO trains" "coalesced (GRO)"; do
+	grep -qF "$h" <<<"$s7" || fail "section 7 has no '$h' column"
+done
+grep -qE '^\| dnbd \(defaults\) \| [0-9]' <<<"$s7" ||
+	fail "section 7 has no transport counters for dnbd"
+grep -q "^s7	dnbd-rate	gbit	" "$OUT/raw/results.tsv" || fail "results.tsv has no s7 dnbd-rate line"
+pass "section 7: three readers with MB/s, share of the link, egress on the wire; GSO/GRO counters"
 
 for p in $PLOTS; do
 	is_png "$OUT/bench/$p.png" || fail "$p.png is missing or not a PNG"
 	grep -q "bench/$p.png" "$REPORT" || fail "the report does not show $p.png"
 done
-pass "5 PNG plots, all shown in the report"
+pass "6 PNG plots, all shown in the report"
 
-for s in s1 s2 s3 s6; do
+for s in s1 s2 s3 s6 s7; do
 	grep -q "^$s	" "$OUT/raw/results.tsv" || fail "results.tsv has no $s line"
 done
 [[ $(wc -l <"$OUT/raw/failover.tsv") -ge 2 ]] || fail "failover.tsv is empty"
