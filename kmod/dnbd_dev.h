@@ -138,6 +138,7 @@ static inline void dnbd_count(struct dnbd_session *s,
 /* dnbd_main.c */
 extern int dnbd_major;
 extern bool dnbd_gro;
+extern bool dnbd_mcast_loop;
 
 /* dnbd_session.c */
 /* key: the lab key (DNBD_CTL_KEY_LEN bytes), or NULL. */

@@ -27,6 +27,10 @@ bool dnbd_gro = true;
 module_param_named(gro, dnbd_gro, bool, 0644);
 MODULE_PARM_DESC(gro, "receive with UDP GRO, datagrams in batches (default 1; read at bind)");
 
+bool dnbd_mcast_loop;
+module_param_named(mcast_loop, dnbd_mcast_loop, bool, 0644);
+MODULE_PARM_DESC(mcast_loop, "hear own multicast requests, for a server on this host (default 0; read at bind)");
+
 /*
  * dnbd.root=, dnbd.verity=, dnbd.cache= and dnbd.overlay= on the kernel
  * command line belong to the initramfs (dracut module 90dnbd), but the

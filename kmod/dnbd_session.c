@@ -689,16 +689,26 @@ static struct socket *dnbd_session_sock(int fd, int *err)
 }
 
 /*
- * UDP_GRO on the socket, set by the driver itself (as setsockopt(2)
- * would), so that an older dnbd-client works and the driver knows that
- * the buffers it receives may be batches.  Without it (gro=0, or a kernel
- * that refuses) every receive is one datagram.
+ * Socket options the driver sets itself (as setsockopt(2) would), so that
+ * an older dnbd-client works:
+ *  - UDP_GRO, so that a burst arrives as one skb; the driver knows the
+ *    skbs it receives may be batches.  Without it (gro=0, or a kernel
+ *    that refuses) every receive is one datagram.
+ *  - IP_MULTICAST_LOOP off (unless mcast_loop=1): the socket would hear
+ *    every request it sends to the group, a receive per request that the
+ *    core drops as its own.  A server on the same host hears the
+ *    driver's requests only with mcast_loop=1.
  */
-static void dnbd_sock_gro(struct dnbd_session *s)
+static void dnbd_sock_opts(struct dnbd_session *s)
 {
 	struct socket *sock = s->sock;
-	int one = 1, err;
+	int one = 1, loop = dnbd_mcast_loop, err;
 
+	err = sock->ops->setsockopt(sock, SOL_IP, IP_MULTICAST_LOOP,
+				    KERNEL_SOCKPTR(&loop), sizeof(loop));
+	if (err)
+		dev_warn(disk_to_dev(s->dev->disk),
+			 "cannot set IP_MULTICAST_LOOP (%d)\n", err);
 	s->gro = false;
 	if (!dnbd_gro)
 		return;
@@ -756,7 +766,7 @@ struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 	s->sock = dnbd_session_sock(b->sock_fd, err);
 	if (!s->sock)
 		goto out_scratch;
-	dnbd_sock_gro(s);
+	dnbd_sock_opts(s);
 	if (b->cache_fd >= 0) {
 		s->cf = dnbd_cachefile_open(s, b->cache_fd, err);
 		if (!s->cf)
