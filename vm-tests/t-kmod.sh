@@ -14,6 +14,9 @@
 #   - binds with the lab key (dnbd-client --key-file, DNBD_IOC_BIND_KEY)
 #     to a keyed server while a rogue on the LAN sends untagged replies of
 #     wrong data: reads 16 MiB, checks its sha256 and auth_missing,
+#   - listens on a port where a rogue sends trains of valid replies (UDP
+#     GSO) with one damaged datagram each: the driver receives them as GRO
+#     batches and drops only the damaged datagram of each,
 #   - unbinds a device with reads in flight, then rmmods the driver.
 # The test then greps the guest's kernel log for oopses and warnings.
 set -euo pipefail
@@ -27,6 +30,8 @@ SQGROUP=239.77.0.2
 SLOWPORT=5002
 UCPORT=5003
 KEYPORT=5004
+TRAINPORT=5005
+TRAINSEGS=20
 SIZE_MIB=64
 SEG=1400
 
@@ -71,6 +76,17 @@ net_bg srv "$W/forge.log" "$DNBD_FORGE" --to "$GROUP" --port "$KEYPORT" \
 	--interval-ms 10 --image-id "$(json_get "$W/keyed.json" '.images[0].id')" \
 	--size $((SIZE_MIB * MIB))
 forge_pid=$NET_LAST_PID
+# Damaged trains: TRAINSEGS valid replies of the image as one GSO message,
+# number 7 damaged after sealing, every 200 ms, for as long as the guests
+# run (2396 trains to walk the image).
+net_bg srv "$W/train.log" "$DNBD_SERVER" -m "$GROUP" -p "$TRAINPORT" -i 11 \
+	-d "$W/rand.img,name=rand" --stats "$W/train.json"
+wait_for 30 json_ready "$W/train.json" || fail "the train port's server did not start"
+net_bg srv "$W/trainforge.log" "$DNBD_FORGE" --to "$GROUP" --port "$TRAINPORT" \
+	--iface eth0 --kind reply-train --image-id "$(json_get "$W/train.json" '.images[0].id')" \
+	--data-file "$W/rand.img" --segs "$TRAINSEGS" --bad 7 --count 2300 \
+	--interval-ms 200
+trainforge_pid=$NET_LAST_PID
 
 while read -r flavor; do
 	kver=$(vmk_resolve "$flavor") || fail "cannot resolve kernel $flavor"
@@ -78,7 +94,7 @@ while read -r flavor; do
 	dnbd_vm_initrd "$kver" "$W/$name.img" t-kmod.sh squashfs
 	start=$EPOCHREALTIME
 	VM_MEM=768 vm_start "$name" "$kver" "$W/$name.img" 10.77.0.21/24 \
-		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.ucast=10.77.0.11 vmt.ucport=$UCPORT vmt.sha=$sha vmt.partsha=$partsha vmt.segs=$segs vmt.sqsha=$sqsha vmt.keyport=$KEYPORT vmt.key=$key vmt.keysha=$keysha"
+		"vmt.group=$GROUP vmt.sqgroup=$SQGROUP vmt.slowport=$SLOWPORT vmt.ucast=10.77.0.11 vmt.ucport=$UCPORT vmt.sha=$sha vmt.partsha=$partsha vmt.segs=$segs vmt.sqsha=$sqsha vmt.keyport=$KEYPORT vmt.key=$key vmt.keysha=$keysha vmt.trainport=$TRAINPORT vmt.trainsegs=$TRAINSEGS"
 	rc=0
 	vm_wait "$name" 900 || rc=$?
 	vm_output "$name" | grep '^guest: '
@@ -87,8 +103,8 @@ while read -r flavor; do
 	pass "$kver: read, squashfs, cache file, keyed bind, unbind in flight, rmmod ($(elapsed_since "$start") s)"
 	vm_stop "$name"
 done < <(dnbd_kernels)
-kill -TERM "$forge_pid" 2>/dev/null || true
-wait "$forge_pid" 2>/dev/null || true
+kill -TERM "$forge_pid" "$trainforge_pid" 2>/dev/null || true
+wait "$forge_pid" "$trainforge_pid" 2>/dev/null || true
 info "rogue: $(tail -n 1 "$W/forge.log"); keyed server:" \
 	"$(jq -c '.counters | {requests, segments_sent, auth_missing}' \
 	"$W/keyed.json")"

@@ -9,6 +9,8 @@
 #   VMT_KEYPORT  port of a keyed server of "rand" (key VMT_KEY, 64 hex
 #                digits; VMT_KEYSHA: sha256 of its first 16 MiB), where a
 #                rogue sends untagged replies of wrong data
+#   VMT_TRAINPORT port where a rogue sends trains of VMT_TRAINSEGS valid
+#                replies (UDP GSO), one damaged in each
 . /lib/dnbd-guest.sh
 
 insmod /lib/dnbd.ko nr_devices=4 || fail "insmod dnbd.ko"
@@ -165,6 +167,24 @@ info "keyed: auth_missing $missing, auth_failures" \
 [ "$missing" -gt 0 ] || fail "the keyed device dropped no untagged datagram"
 unbind dnbd2
 ok "keyed bind: right bytes, forged replies dropped and counted"
+
+# 5b. Damaged datagrams inside GRO batches: each train the rogue sends is
+# received as a batch; its damaged datagram is counted and dropped alone,
+# the others are heard (replies_overheard: nobody here asked for them).
+bind dnbd2 -b "$VMT_GROUP" -p "$VMT_TRAINPORT"
+sleep 4
+crc=$(counter dnbd2 crc_failures)
+heard=$(counter dnbd2 replies_overheard)
+batches=$(counter dnbd2 rx_gro_batches)
+info "damaged trains: crc_failures $crc, replies_overheard $heard," \
+	"rx_gro_batches $batches, rx_gro_datagrams $(counter dnbd2 rx_gro_datagrams)"
+[ "$crc" -gt 0 ] || fail "no damaged datagram counted"
+[ "$batches" -gt 0 ] || fail "the trains did not arrive as GRO batches"
+# A train split across two batches may be half counted when read.
+[ "$heard" -ge $(((crc - 1) * (VMT_TRAINSEGS - 1))) ] ||
+	fail "$heard good datagrams heard for $crc damaged trains: batches were dropped whole"
+unbind dnbd2
+ok "a damaged datagram inside a GRO batch dropped alone"
 
 # 6. Unbind with reads in flight (a slow server), then rmmod.  Not on
 # dnbd2: its cache file (section 3) holds the image and would answer.
