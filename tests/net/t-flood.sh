@@ -76,8 +76,13 @@ wait_exit "$flood_pid" 120 || fail "read flood did not end"
 wait_exit "$hello_pid" 120 || fail "hello flood did not end"
 pid_alive "$srv_pid" || fail "the server died under the flood"
 rogue_tx=$(($(net_port_tx_bytes rogue) - rogue_tx0))
-# Two stats periods later, the file holds everything sent.
+# Two stats periods later, the file holds everything sent; on a loaded
+# machine a write may come late, so also wait (bounded) until it shows
+# the flood's dropped requests.  A late file can only lower the counts
+# the upper bounds below check.
 sleep 2.2
+flood_counted() { (($(sc requests_ratelimited) >= FLOOD_N)); }
+wait_for 10 flood_counted || true
 read -r up1 bytes1 < <(snap)
 sent=$((bytes1 - bytes0))
 window=$((up1 - up0))

@@ -15,7 +15,10 @@
 #      client on the server's own host needs
 # The image is not a whole number of segments, so every read ends with a
 # short segment (the last datagram of a train may be shorter).  Every read
-# is checked by sha256.
+# is checked by sha256.  Counters are read from the stats file a server
+# writes when it stops, never after a fixed sleep, and each step waits for
+# what it needs rather than for a time: a loaded machine makes it slower,
+# never wrong.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -79,7 +82,14 @@ cl() { json_num "$W/$1.json" "$2"; }
 start_server srv 1 "$W/srv.json"
 read_all gro c1
 read_all nogro c1 --no-gro
-sleep 1.2		# one more stats write
+
+# 7 (first half): nobody on the server's host hears it without --loop.
+if net_run srv "$DNBD_CAT" -b "$GROUP" --list --timeout 2 \
+	>"$W/local.txt" 2>"$W/local.log"; then
+	fail "a client on the server's host heard it without --loop"
+fi
+pass "without --loop, the server's own host does not hear its multicast"
+stop_server "$SRV_PID" "$W/srv.json"
 (($(srv gso_sends) > 0)) || fail "the server sent no GSO train"
 (($(srv gso_fallbacks) == 0)) || fail "GSO fell back on a veth"
 (($(srv own_looped) == 0)) ||
@@ -95,44 +105,40 @@ sleep 1.2		# one more stats write
 pass "GSO trains ($(srv gso_sends) of them): read whole with GRO" \
 	"($(cl gro .transport.coalesced) coalesced buffers) and without"
 
-# 7 (first half): nobody on the server's host hears it without --loop.
-if net_run srv "$DNBD_CAT" -b "$GROUP" --list --timeout 2 \
-	>"$W/local.txt" 2>"$W/local.log"; then
-	fail "a client on the server's host heard it without --loop"
-fi
-pass "without --loop, the server's own host does not hear its multicast"
-stop_server "$SRV_PID" "$W/srv.json"
-
 # 3: --no-gso, one message per datagram.
 start_server srv 1 "$W/srv.json" --no-gso
 read_all nogso c1
-sleep 1.2
+stop_server "$SRV_PID" "$W/srv.json"
 (($(srv gso_sends) == 0)) || fail "--no-gso: $(srv gso_sends) GSO sends"
 (($(srv segments_sent) >= size / 1400)) || fail "--no-gso: too few sent"
-stop_server "$SRV_PID" "$W/srv.json"
 pass "--no-gso: $(srv segments_sent) datagrams in $(srv sends) sendmmsg calls"
 
 # 4: 8948-byte datagrams do not fit a 1500-byte MTU: GSO refuses them.
 start_server srv 1 "$W/srv.json" --seg-max 8900
 read_all jumbo c1 --seg-size 8900
-sleep 1.2
+stop_server "$SRV_PID" "$W/srv.json"
 (($(srv gso_fallbacks) >= 1)) || fail "no GSO fallback counted"
 n=$(grep -c "UDP GSO refused" "$W/srv-1.log" || true)
 ((n == 1)) || fail "the fallback was logged $n times, not once"
-stop_server "$SRV_PID" "$W/srv.json"
 pass "GSO refused for jumbo segments: fell back ($(srv gso_fallbacks)" \
 	"counted, logged once), read whole"
 
 # 5: damaged datagrams inside coalesced batches.  The server is paced so
 # that the rogue's trains (for the second half of the image) arrive while
 # the client is still in the first half: it caches them as overheard.
+# The rogue starts once the client has written its first bytes (a slow
+# client is only further from the second half).  A train arrives whole or
+# not at all (one GRO batch); a loaded client may lose a few to its
+# socket buffer, so: at least half of the damaged datagrams counted, never
+# more than were sent, and every other datagram of those batches used.
 TRAINS=20 SEGS=40 BAD=7
 start_server srv 1 "$W/srv.json" --rate 4M
 id=$(json_get "$W/srv.json" '.images[0].id') || fail "no image id"
 net_bg_out c1 "$W/bad.out" "$W/bad.log" "$DNBD_CAT" -b "$GROUP" \
 	--timeout 30 --stats "$W/bad.json"
 cat_pid=$NET_LAST_PID
-sleep 1
+bad_started() { [[ -s "$W/bad.out" ]] || ! pid_alive "$cat_pid"; }
+wait_for 60 bad_started || fail "the client wrote nothing within 60 s"
 net_run rogue "$DNBD_FORGE" --to "$GROUP" --port 5001 --iface eth0 \
 	--kind reply-train --image-id "$id" --data-file "$W/disk.img" \
 	--offset $((SIZE_MIB / 2 * MIB / 1400 * 1400)) --segs "$SEGS" \
@@ -145,11 +151,12 @@ crc=$(cl bad .counters.crc_failures)
 cached=$(cl bad .counters.overheard_cached)
 info "client: crc_failures $crc, overheard_cached $cached, transport" \
 	"$(jq -c .transport "$W/bad.json")"
-((crc == TRAINS)) || fail "$crc CRC failures counted, $TRAINS damaged sent"
-((cached >= TRAINS * (SEGS - 1))) ||
-	fail "only $cached of $((TRAINS * (SEGS - 1))) good datagrams of" \
-		"the damaged batches were used"
-(($(cl bad .transport.coalesced) >= TRAINS)) ||
+((crc * 2 >= TRAINS && crc <= TRAINS)) ||
+	fail "$crc CRC failures counted, $TRAINS damaged sent"
+((cached >= crc * (SEGS - 1))) ||
+	fail "only $cached good datagrams used of the $crc damaged batches" \
+		"($((crc * (SEGS - 1))) expected)"
+(($(cl bad .transport.coalesced) >= crc)) ||
 	fail "the trains did not arrive coalesced"
 stop_server "$SRV_PID" "$W/srv.json"
 pass "one damaged datagram per coalesced batch dropped alone ($crc);" \
@@ -158,16 +165,28 @@ pass "one damaged datagram per coalesced batch dropped alone ($crc);" \
 # 6: replicas suppress each other's duplicates.  A READ for 100 segments
 # goes to server 1 only (target 1); the same READ for server 2 follows
 # within the (long) dedup window: server 2 heard server 1's replies.
-start_server srv 1 "$W/srv.json" --dedup-window 5000
+# The second READ waits until server 1's stats file (written once a
+# second) shows its replies, not for a fixed time; the window is the
+# longest there is, 10 s, and that wait is cut at 8 s.
+start_server srv 1 "$W/srv.json" --dedup-window 10000
 srv1_pid=$SRV_PID
-start_server srv2 2 "$W/srv2.json" --dedup-window 5000
+start_server srv2 2 "$W/srv2.json" --dedup-window 10000
+srv2_pid=$SRV_PID
+answered() {	# answered STATS: the server sent or suppressed all 100
+	(($(json_num "$1" .counters.segments_sent) +
+		$(json_num "$1" .counters.duplicates_suppressed) >= 100))
+}
 for t in 1 2; do
 	net_run rogue "$DNBD_FORGE" --to "$GROUP" --port 5001 --iface eth0 \
 		--kind read-flood --image-id "$id" --segs 100 --target "$t" \
 		--count 1 2>>"$W/forge.log" || fail "dnbd-forge read-flood"
-	sleep 0.5
+	stats=$W/srv.json
+	((t == 2)) && stats=$W/srv2.json
+	wait_for 8 answered "$stats" ||
+		fail "server $t did not answer the READ for 100 segments in 8 s"
 done
-sleep 1.2
+stop_server "$srv2_pid" "$W/srv2.json"
+stop_server "$srv1_pid" "$W/srv.json"
 s1=$(json_num "$W/srv.json" .counters.segments_sent)
 s2=$(json_num "$W/srv2.json" .counters.segments_sent)
 d2=$(json_num "$W/srv2.json" .counters.duplicates_suppressed)
@@ -177,13 +196,11 @@ info "server 1 sent $s1, server 2 sent $s2 and suppressed $d2"
 	fail "server 2 sent $s2 again (suppressed $d2): replicas do not" \
 		"hear each other"
 pass "replica 2 suppressed all 100 segments replica 1 had sent"
-stop_server "$SRV_PID" "$W/srv2.json"
-stop_server "$srv1_pid" "$W/srv.json"
 
 # 7 (second half): with --loop a client on the server's host reads.
 start_server srv 3 "$W/srv3.json" --loop
 read_all local srv
-sleep 1.2
+stop_server "$SRV_PID" "$W/srv3.json"
 (($(json_num "$W/srv3.json" .counters.own_looped) > 0)) ||
 	fail "--loop: no own datagram came back"
 pass "--loop: a client on the server's own host read the image"
