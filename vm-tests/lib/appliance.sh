@@ -266,9 +266,15 @@ sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
 declare -A AP_READ=()
 ap_client_checks() {
 	local name=$1 out
-	out=$(ap_run "$name" "cat /proc/cmdline" 30) || fail "$name: cannot read /proc/cmdline: $out"
-	[[ " $(tr -d '\r' <<<"$out" | tr '\n' ' ') " == *" $VM_SLOW_CPU "* ]] ||
-		fail "$name: the kernel command line lacks '$VM_SLOW_CPU' (append = of ap_conf): $out"
+	# The settings one a line (the whole command line is wider than the
+	# console; such an exchange once came back garbled).
+	local p
+	out=$(ap_run "$name" "tr ' ' '\\n' </proc/cmdline" 30) ||
+		fail "$name: cannot read /proc/cmdline: $out"
+	for p in $VM_SLOW_CPU; do
+		grep -q -x -F -e "$p" <<<"${out//$'\r'/}" ||
+			fail "$name: the kernel command line lacks '$p' of VM_SLOW_CPU (append = of ap_conf): $out"
+	done
 	out=$(ap_run "$name" "findmnt -n -o FSTYPE / ; findmnt -n -o SOURCE /run/dnbd/lower" 30) ||
 		fail "$name: findmnt failed: $out"
 	grep -q '^overlay' <<<"$out" || fail "$name: / is not an overlay: $out"
