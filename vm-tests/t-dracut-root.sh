@@ -1,5 +1,7 @@
 #!/bin/bash
 #
+# test-timeout: 1200
+# (two kernels, several boots each: 600 s ran out on a loaded host)
 # t-dracut-root: client VMs boot Debian's kernel with a dracut initramfs
 # (90dnbd) and get their root from dnbd-server: the busybox test root's
 # rc.local (vm-tests/guest/root-check.sh) checks that / is an overlay over
