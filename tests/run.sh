@@ -114,7 +114,11 @@ main() {
 		run_one "$t"
 	done
 	# For CI output: the end of each failed log before the summary.
+	# The FAIL: line first: a failed test's log ends with the tails of
+	# its helpers' logs, which can push the reason out of the last lines.
 	for t in "${failures[@]}"; do
+		echo "---- why: ${t#"$REPO"/}"
+		grep -a -E '^(FAIL: |\(timed out)' "$t" | tail -n 3 | cut -c1-300
 		echo "---- last lines of ${t#"$REPO"/}"
 		tail -n 30 "$t" | cut -c1-300
 	done
