@@ -284,7 +284,9 @@ static void rx_buffer(struct session *s, uint8_t *buf, size_t len,
 	} while (off < len);
 }
 
-void session_poll(struct session *s, uint64_t max_us)
+/* Receives until the socket is empty (64 batches at most); the number of
+ * receive calls that returned datagrams. */
+static int rx_drain(struct session *s)
 {
 	struct mmsghdr msg[RECV_BATCH];
 	struct iovec iov[RECV_BATCH];
@@ -295,19 +297,9 @@ void session_poll(struct session *s, uint64_t max_us)
 	} ctl[RECV_BATCH];
 	size_t slot = s->gro ? SLOT_GRO : SLOT_PLAIN;
 	unsigned int slots = (unsigned int)(RX_BUF_BYTES / slot);
-	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 	struct dnbd_addr fa;
-	uint64_t now = now_us(), deadline;
 	int n, i, rounds = 0;
 
-	deadline = dnbd_client_timer(&s->core, now);
-	now = now_us();
-	if (deadline > now + max_us)
-		deadline = now + max_us;
-	n = poll(&pfd, 1, deadline > now ?
-		 (int)((deadline - now + 999) / 1000) : 0);
-	if (n <= 0)
-		return;
 	do {
 		for (i = 0; i < (int)slots; i++) {
 			iov[i].iov_base = s->rxbuf + (size_t)i * slot;
@@ -321,14 +313,44 @@ void session_poll(struct session *s, uint64_t max_us)
 			msg[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 		}
 		n = recvmmsg(s->fd, msg, slots, MSG_DONTWAIT, NULL);
-		if (n > 0)
-			s->rx.calls++;
+		if (n <= 0)
+			break;
+		s->rx.calls++;
+		rounds++;
 		for (i = 0; i < n; i++) {
 			addr_from_sin(&from[i], &fa);
 			rx_buffer(s, iov[i].iov_base, msg[i].msg_len,
 				  &msg[i].msg_hdr, &fa);
 		}
-	} while (n == (int)slots && ++rounds < 64);
+	} while (n == (int)slots && rounds < 64);
+	return rounds;
+}
+
+/*
+ * What is queued on the socket is taken before any timer is looked at: a
+ * client that lost its CPU for a while (8 readers on 2 cores) finds the
+ * replies it waited for there, and must not call them lost first (each
+ * such timeout re-asked, with RETRY, for segments already received).
+ */
+void session_poll(struct session *s, uint64_t max_us)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+	uint64_t now, deadline;
+	int n;
+
+	if (rx_drain(s)) {
+		dnbd_client_timer(&s->core, now_us());
+		return;
+	}
+	now = now_us();
+	deadline = dnbd_client_timer(&s->core, now);
+	now = now_us();
+	if (deadline > now + max_us)
+		deadline = now + max_us;
+	n = poll(&pfd, 1, deadline > now ?
+		 (int)((deadline - now + 999) / 1000) : 0);
+	if (n > 0)
+		rx_drain(s);
 }
 
 unsigned int session_image_servers(const struct session *s, uint64_t id,

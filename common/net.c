@@ -66,12 +66,12 @@ bool addr_add(const struct dnbd_addr *a, unsigned int k, struct dnbd_addr *out)
 	return true;
 }
 
-void udp_set_buffers(int fd, int bytes)
+void udp_set_buffers(int fd, int rcv, int snd)
 {
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)))
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
 }
 
 static int join_group(int fd, const struct dnbd_addr *g, const char *iface,
@@ -130,7 +130,7 @@ int udp_socket(const struct dnbd_addr *bind_addr, uint16_t any_port,
 	/* Several clients (and a server) may share a group on one host. */
 	if (addr_is_multicast(bind_addr))
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	udp_set_buffers(fd, 8 << 20);
+	udp_set_buffers(fd, UDP_RCVBUF, UDP_SNDBUF);
 	addr_to_sin(bind_addr, &sin);
 	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin))) {
 		char a[ADDR_STRLEN];

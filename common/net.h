@@ -30,7 +30,18 @@ int udp_socket(const struct dnbd_addr *bind_addr, uint16_t any_port,
 /* IP_MULTICAST_LOOP on or off for what fd sends; 0 or -1 (errno). */
 int udp_mcast_loop(int fd, bool on);
 
-/* Grow the socket buffers (root may exceed rmem_max). */
-void udp_set_buffers(int fd, int bytes);
+/*
+ * Socket buffers (root may exceed rmem_max/wmem_max).  Every member of a
+ * group receives every reply sent to it, at the server's rate: a client
+ * that loses its CPU for a moment must find the replies still queued, or
+ * the drops turn into re-requests that everyone receives too (8 readers
+ * on 2 cores dropped 15 % of the image at 8 MiB and sent the server 4x
+ * the image; at 32 MiB none).  The kernel charges a datagram's truesize,
+ * about twice its length for a GRO train.  Send buffers stay at 8 MiB: a
+ * larger one only lengthens the queue in front of a slow link.
+ */
+#define UDP_RCVBUF	(64 << 20)
+#define UDP_SNDBUF	(8 << 20)
+void udp_set_buffers(int fd, int rcv, int snd);
 
 #endif

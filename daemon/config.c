@@ -30,7 +30,7 @@ void config_usage(FILE *f)
 "     --rate      <bytes/s>  pace sending, K/M/G suffixes (default: off)\n"
 "     --seg-max   <bytes>    largest segment, 512..8900 (default 1400)\n"
 "     --stats     <file>     write counters as JSON every second\n"
-"     --dedup-window <ms>    send a segment once per window (default 20)\n"
+"     --dedup-window <ms>    send a segment once per window (default 50)\n"
 "     --announce-interval <s> unsolicited announcements (default 5, 0: off)\n"
 "     --client-rate <bytes/s> answers per source address, K/M/G suffixes\n"
 "                            (default 2G, 0: off)\n"
@@ -194,7 +194,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 	cfg->port = DNBD_DEFAULT_PORT;
 	cfg->ttl = 1;
 	cfg->seg_max = DNBD_SEG_DEFAULT;
-	cfg->dedup_us = 20000;
+	cfg->dedup_us = 50000;
 	cfg->announce_us = 5000000;
 	cfg->client_rate = 2ull << 30;
 	cfg->verbose = 1;

@@ -187,7 +187,7 @@ static unsigned int highest_bit(const uint64_t *mask)
 
 static struct dedup_slot *dedup_slot(struct image *img, uint64_t seg)
 {
-	return &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> 51];
+	return &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> (64 - DEDUP_BITS)];
 }
 
 /* Drop segments already queued, or multicast less than dedup_us ago. */

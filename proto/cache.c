@@ -1,6 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * cache.c - bounded segment cache with CLOCK replacement (dnbd_cache.h).
+ *
+ * Use-once: what the cache holds is there to be read once, by the layer
+ * above (the page cache, or dnbd-cat's reader), which keeps it from then
+ * on.  A segment not read yet keeps its reference bit through one sweep;
+ * a segment just read loses it and goes first.  (With the usual CLOCK, a
+ * hit protected segments already delivered while overheard ones not read
+ * yet were evicted: 8 readers sharing a group then fell out of step and
+ * asked the server for 2-3x the image.)
  */
 #include "dnbd_client.h"
 
@@ -70,7 +78,7 @@ const uint8_t *dnbd_cache_get(struct dnbd_cache *k, uint64_t seg,
 	e = cache_find(k, seg);
 	if (!e)
 		return NULL;
-	e->ref = 1;
+	e->ref = 0;		/* delivered: the page cache above has it now */
 	*len = e->len;
 	return k->data + (size_t)(e - k->ent) * k->seg_size;
 }
@@ -124,7 +132,7 @@ bool dnbd_cache_put(struct dnbd_cache *k, uint64_t seg, const uint8_t *data,
 		e->next = k->bucket[h];
 		k->bucket[h] = slot + 1;
 		e->valid = 1;
-		e->ref = 0;
+		e->ref = 1;		/* not read yet: one sweep's grace */
 	}
 	e->len = len;
 	memcpy(k->data + (size_t)slot * k->seg_size, data, len);

@@ -297,7 +297,9 @@ static void subtract_foreign(struct dnbd_client *c, struct dnbd_read *r,
 	for (i = 0; i < DNBD_FOREIGN_SLOTS; i++) {
 		struct dnbd_foreign *f = &c->foreign[i];
 
-		if (!f->nsegs || now - f->seen_us > window)
+		if (!f->nsegs || now - f->seen_us > window ||
+		    f->seg0 >= r->seg0 + r->nsegs ||
+		    r->seg0 >= f->seg0 + f->nsegs)
 			continue;
 		for (j = 0; j < r->nsegs; j++) {
 			uint64_t seg = r->seg0 + j;

@@ -21,7 +21,7 @@
 
 #define DNBD_MAX_SERVERS	16
 #define DNBD_MAX_IMAGES		16
-#define DNBD_FOREIGN_SLOTS	32
+#define DNBD_FOREIGN_SLOTS	256
 
 /* Results handed to read_done() and returned by the API (negative). */
 enum dnbd_err {

@@ -57,8 +57,7 @@ int main(void)
 	CHECK_EQ(k.used, 8);
 	CHECK(!dnbd_cache_put(&k, 5, data, 513));	/* too long */
 
-	/* All referenced: a sweep clears bits, then evicts slot 0. Touch
-	 * seg 7000 again afterwards: it must survive the next evictions. */
+	/* All read once (no reference bits left): slot 0 goes first. */
 	CHECK(dnbd_cache_put(&k, 100000, data, 10));
 	CHECK_EQ(k.evictions, 1);
 	CHECK(!dnbd_cache_get(&k, 0, &len));
@@ -80,6 +79,22 @@ int main(void)
 		p = dnbd_cache_get(&k, seg, &len);
 		CHECK(p && p[0] == (seg & 0xff));
 	}
+	dnbd_cache_fini(&k, &env);
+
+	/* Use-once: segments read already make room before segments not
+	 * read yet (overheard for a read to come), whatever their age. */
+	CHECK_EQ(dnbd_cache_init(&k, &env, 8 * 512, 512), 0);
+	for (seg = 0; seg < 8; seg++)
+		CHECK(dnbd_cache_put(&k, seg, data, 16));
+	for (seg = 0; seg < 8; seg += 2)
+		CHECK(dnbd_cache_get(&k, seg, &len) != NULL);
+	for (seg = 100; seg < 104; seg++)
+		CHECK(dnbd_cache_put(&k, seg, data, 16));
+	CHECK_EQ(k.evictions, 4);
+	for (seg = 0; seg < 8; seg++)
+		CHECK_EQ(dnbd_cache_get(&k, seg, &len) != NULL, seg % 2 == 1);
+	for (seg = 100; seg < 104; seg++)
+		CHECK(dnbd_cache_get(&k, seg, &len) != NULL);
 	dnbd_cache_fini(&k, &env);
 	return check_report("test-cache");
 }
