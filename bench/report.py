@@ -840,6 +840,14 @@ def why_egress(rows, m, res):
             "timeouts.")
     if code_has("daemon/serve.c", "DNBD_F_RETRY"):
         text += " Re-requests carry RETRY, which bypasses the server's dedup window."
+    asked = note(r, "requested")
+    segs = num(r.get("image_bytes")) / 1400 if num(r.get("image_bytes")) else None
+    if asked and segs:
+        text += (f" The clients asked for {f(asked / segs / n, 2)}× the image's segments each "
+                 f"on average (1/{n} = {f(1 / n, 2)} if they stayed in step and every other "
+                 "segment came from another's request), and the server's dedup window absorbs "
+                 "only requests that arrive within it: clients out of step by more than the "
+                 "window, or by more than their cache, make the server send a segment again.")
     return text + "\n"
 
 

@@ -423,11 +423,12 @@ show_run() {
 # run_note SYS TAG N: the fastest and slowest reader; for dnbd the
 # segments re-requested and the timeouts, summed over the readers.
 run_note() {
-	local sys=$1 tag=$2 n=$3 i rr=0 to=0 rd=0 bu=0 co=0 dg=0
+	local sys=$1 tag=$2 n=$3 i rr=0 to=0 rd=0 bu=0 co=0 dg=0 rq=0
 	printf 'fastest=%s;slowest=%s' "$(fastest "$tag" "$n")" "$(slowest "$tag" "$n")"
 	[[ $sys == dnbd* ]] || return 0
 	for ((i = 1; i <= n; i++)); do
 		rr=$((rr + $(cat_counter "$tag-$i" .counters.segments_rerequested)))
+		rq=$((rq + $(cat_counter "$tag-$i" .counters.segments_requested)))
 		to=$((to + $(cat_counter "$tag-$i" .counters.timeouts)))
 		rd=$((rd + $(cat_counter "$tag-$i" .counters.reads_completed)))
 		bu=$((bu + $(cat_counter "$tag-$i" .transport.buffers)))
@@ -436,8 +437,10 @@ run_note() {
 	done
 	# The client's receive side: reads done, receive buffers (one per
 	# datagram without GRO), those that held several datagrams (GRO).
-	printf ';rerequested=%s;timeouts=%s;reads=%s;buffers=%s;coalesced=%s;datagrams=%s' \
-		"$rr" "$to" "$rd" "$bu" "$co" "$dg"
+	# requested: segments the clients asked for themselves (first asks and
+	# re-requests), the rest came from the cache or another's request.
+	printf ';rerequested=%s;timeouts=%s;reads=%s;buffers=%s;coalesced=%s;datagrams=%s;requested=%s' \
+		"$rr" "$to" "$rd" "$bu" "$co" "$dg" "$rq"
 }
 
 # cat_counter TAG EXPR: a dnbd-cat counter from its --stats file.

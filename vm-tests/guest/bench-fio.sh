@@ -24,6 +24,11 @@ insmod /lib/dnbd.ko || fail "insmod dnbd.ko"
 ENGINE=libaio
 "$B/fio" --enghelp 2>/dev/null | grep -q libaio || ENGINE=psync
 info "fio engine $ENGINE"
+# The crc32c drivers the kernel has, by priority: libcrc32c (dnbd.ko's
+# crc32c()) took the first.
+info "crc32c drivers: $(awk '$1 == "name" { n = $3 } $1 == "driver" { d = $3 }
+	$1 == "priority" && n == "crc32c" { print $3 ":" d }' /proc/crypto |
+	sort -rn | tr '\n' ' ')"
 
 size_of() { cat "/sys/block/$1/size"; }
 # shellcheck disable=SC2317 # called through wait_until

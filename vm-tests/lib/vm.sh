@@ -41,6 +41,10 @@ source "$VM_LIB/kernels.sh"
 source "$VM_LIB/initramfs.sh"
 
 VM_MEM=${VM_MEM:-512}
+# The guest's CPU model: QEMU's default (qemu64) unless VM_CPU names one,
+# e.g. "qemu64,+ssse3,+sse4.1,+sse4.2" for the crc32 instruction every
+# x86-64 PC since 2008 has (bench/kmod-fio.sh).  TCG emulates what it names.
+VM_CPU=${VM_CPU:-}
 # A TCG guest on a shared 2-core host can lose its CPU for tens of seconds
 # while other guests run; the kernel's default RCU-stall (21 s) and
 # soft-lockup (20 s) thresholds then report the host's scheduling, not a
@@ -133,6 +137,7 @@ vm_launch() {
 		serial=(-chardev "$chr" -serial chardev:con -mon chardev=con)
 	fi
 	local cmd=(ip netns exec "$NET_BR" "$VM_QEMU" -accel tcg
+		${VM_CPU:+-cpu "$VM_CPU"}
 		-m "$VM_MEM" -smp 1 -nodefaults -nographic -display none
 		-no-reboot -kernel "$vmlinuz" -initrd "$initrd"
 		-append "$append" "${serial[@]}"
