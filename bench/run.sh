@@ -14,7 +14,8 @@
 #   1 one client reads the whole image: dnbd-cat, nbdcopy from nbd-server
 #     and from nbdkit, and iperf3 -R on the same veth (the link limit);
 #     also dnbd with two knobs changed (-t 2; 8900-byte segments)
-#   2 N clients read the image at once: server egress / image, wall time
+#   2 N clients read the image at once: server egress / image, wall time,
+#     PASSES passes, the median (and every pass's egress)
 #   3 random loss p% (nftables, into client and server): throughput
 #   4 failover: kill -9 the replica in use; pause in the client's stream
 #   5 server CPU seconds per GiB, from the runs of 1 and 2
@@ -33,7 +34,7 @@
 #                    loss 0 5, tbf 2 clients x 8 MiB, one pass)
 #   BENCH_MIB        image of scenarios 1, 2, 5 (1024)
 #   BENCH_N          client counts of scenario 2 ("1 2 4 8")
-#   BENCH_PASSES     passes of scenario 1, median reported (3)
+#   BENCH_PASSES     passes of scenarios 1 and 2, median reported (3)
 #   BENCH_LOSS       loss percentages ("0 1 5 10"); BENCH_LOSS_MIB (256)
 #   BENCH_FAIL_MIB   failover image (96); BENCH_FAIL_RATE per replica
 #                    (24M); BENCH_FAIL_REPEAT (3)
@@ -519,15 +520,19 @@ s1_iperf() {
 }
 
 # 2: N readers of the same image at once, dnbd and nbd-server.
+# PASSES passes of each N (dnbd, then nbd-server): whether N readers stay
+# in step varies from run to run, so one pass says little.
 s2_many() {
-	local n
-	info "== 2: N clients at once, $MIBS MiB image"
+	local n p
+	info "== 2: N clients at once, $MIBS MiB image, $PASSES pass(es)"
 	serve "$IMG"
 	for n in $NS_LIST; do
 		((n > 0)) || continue
 		clients_up "$n"
-		measure s2 dnbd "$n" 1 "$n" "$IMG"
-		measure s2 nbd-server "$n" 1 "$n" "$IMG"
+		for ((p = 1; p <= PASSES; p++)); do
+			measure s2 dnbd "$n" "$p" "$n" "$IMG"
+			measure s2 nbd-server "$n" "$p" "$n" "$IMG"
+		done
 	done
 }
 
