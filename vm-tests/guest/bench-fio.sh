@@ -54,12 +54,24 @@ up() {
 		fail "/dev/$1: $(size_of "$1") sectors, expected $((VMT_MIB * 2048))"
 }
 
+# net_line: the guest's receive losses so far (cumulative): frames the
+# emulated NIC missed or dropped, datagrams a full socket buffer dropped.
+net_line() {
+	st=/sys/class/net/eth0/statistics
+	echo "eth0 rx_packets $(cat $st/rx_packets) rx_dropped $(cat $st/rx_dropped)" \
+		"rx_missed $(cat $st/rx_missed_errors);" \
+		"udp $(awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print "in", $2, "rcvbuf_errors", $6 }' /proc/net/snmp)"
+}
+
 down() {
+	info "after $1: $(net_line)"
 	case "$1" in
 	dnbd0)
 		info "dnbd0: timeouts $(counter dnbd0 timeouts)," \
 			"segments_requested $(counter dnbd0 segments_requested)," \
-			"reads_failed $(counter dnbd0 reads_failed)"
+			"reads_failed $(counter dnbd0 reads_failed)," \
+			"rx_receives $(counter dnbd0 rx_receives)," \
+			"rx_datagrams $(counter dnbd0 rx_datagrams)"
 		unbind dnbd0
 		;;
 	nbd0)
