@@ -54,6 +54,9 @@ SEQRT=${BENCH_SEQRT:-60}
 RANDRT=${BENCH_RANDRT:-15}
 KERNELS=${BENCH_KERNEL:-${VM_KERNELS:-6.1}}
 OUT=$REPO/build/bench/kmod-fio.txt
+# The copy docs/benchmarks.md shows (bench/report.py); BENCH_KMOD_DOC=""
+# leaves docs/ alone.
+DOC=${BENCH_KMOD_DOC-$REPO/docs/bench/kmod-fio.txt}
 PATH=$PATH:/usr/sbin:/sbin
 
 [[ "$IMG_MIB" =~ ^[1-9][0-9]*$ ]] || fail "BENCH_MIB must be a number of MiB"
@@ -202,6 +205,11 @@ done
 
 mkdir -p "$(dirname "$OUT")"
 cp "$results" "$OUT"
+if [[ -n "$DOC" ]]; then
+	mkdir -p "$(dirname "$DOC")"
+	cp "$results" "$DOC"
+	info "copied to ${DOC#"$REPO"/}; bench/report.py shows it in docs/benchmarks.md"
+fi
 info ""
 cat "$OUT"
 info ""
