@@ -168,6 +168,28 @@ def write_data(name, lines):
     return path
 
 
+def bars(out, dat, pairs, fmt, title, ylabel, yrange, color, label, extra=""):
+    """The gnuplot commands of a bar chart into the PNG path out: one bar
+    per (name, value) pair (written to the data file dat, values as fmt),
+    labelled by the gnuplot format label; extra is appended to the plot
+    command (a reference line)."""
+    dat = write_data(dat, [f'"{k}" {fmt % v}' for k, v in pairs])
+    return f"""set output "{out}"
+set title "{title}"
+set ylabel "{ylabel}"
+set yrange {yrange}
+set style data boxes
+set boxwidth 0.5
+set offsets 0, 0, graph 0.1, 0
+set xrange [-0.6:{len(pairs) - 0.4}]
+plot "{dat}" using 0:2:xtic(1) notitle lc rgb "{color}", \\
+     "" using 0:2:(sprintf({label}, $2)) with labels offset 0,0.8 notitle{extra}
+set offsets 0, 0, 0, 0
+set yrange [*:*]
+set xrange [*:*]
+"""
+
+
 def plots(s1, s2, s3, s6, s7):
     """One gnuplot run for every plot that has data; returns the PNG names made."""
     os.makedirs(os.path.join(RAW, "plot"), exist_ok=True)
@@ -226,37 +248,16 @@ unset xlabel
         made.append("s3-loss.png")
     s6 = [(k, v) for k, v in s6 if v is not None]
     if s6:
-        d6 = write_data("s6.dat", [f'"{k}" {v:.2f}' for k, v in s6])
-        gp.append(f"""set output "{png('s6-tbf.png')}"
-set title "6: slow shared link, time until every client has the image"
-set ylabel "seconds"
-set yrange [0:*]
-set style data boxes
-set boxwidth 0.5
-set offsets 0, 0, graph 0.1, 0
-set xrange [-0.6:{len(s6) - 0.4}]
-plot "{d6}" using 0:2:xtic(1) notitle lc rgb "#cc6677", \\
-     "" using 0:2:(sprintf("%.1f s", $2)) with labels offset 0,0.8 notitle
-set offsets 0, 0, 0, 0
-set xrange [*:*]
-""")
+        gp.append(bars(png("s6-tbf.png"), "s6.dat", s6, "%.2f",
+                       "6: slow shared link, time until every client has the image",
+                       "seconds", "[0:*]", "#cc6677", '"%.1f s"'))
         made.append("s6-tbf.png")
     s7 = [(k, v) for k, v in s7 if v is not None]
     if s7:
-        d7 = write_data("s7.dat", [f'"{k}" {v:.1f}' for k, v in s7])
-        gp.append(f"""set output "{png('s7-gbit.png')}"
-set title "7: one client on a 1 Gbit/s link (MB/s of image data; line = 125 MB/s)"
-set ylabel "MB/s"
-set yrange [0:140]
-set style data boxes
-set boxwidth 0.5
-set xrange [-0.6:{len(s7) - 0.4}]
-plot "{d7}" using 0:2:xtic(1) notitle lc rgb "#228833", \\
-     "" using 0:2:(sprintf("%.1f", $2)) with labels offset 0,0.8 notitle, \\
-     125 notitle with lines lw 2 dt 2 lc rgb "#555555"
-set yrange [*:*]
-set xrange [*:*]
-""")
+        gp.append(bars(png("s7-gbit.png"), "s7.dat", s7, "%.1f",
+                       "7: one client on a 1 Gbit/s link (MB/s of image data; line = 125 MB/s)",
+                       "MB/s", "[0:140]", "#228833", '"%.1f"',
+                       ', \\\n     125 notitle with lines lw 2 dt 2 lc rgb "#555555"'))
         made.append("s7-gbit.png")
     if made:
         script = write_data("plots.gp", gp)
