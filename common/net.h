@@ -36,7 +36,7 @@ int udp_mcast_loop(int fd, bool on);
  * that loses its CPU for a moment must find the replies still queued, or
  * the drops turn into re-requests that everyone receives too (8 readers
  * on 2 cores dropped 15 % of the image at 8 MiB and sent the server 4x
- * the image; at 32 MiB none).  The kernel charges a datagram's truesize,
+ * the image; at 32 MiB some runs still dropped, at 64 MiB few did).  The kernel charges a datagram's truesize,
  * about twice its length for a GRO train.  Send buffers stay at 8 MiB: a
  * larger one only lengthens the queue in front of a slow link.
  */
