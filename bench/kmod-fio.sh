@@ -20,7 +20,11 @@
 #
 # Knobs: BENCH_KERNEL (or VM_KERNELS) "6.1" (default), "6.12" or
 # "6.1 6.12"; BENCH_MIB (256); BENCH_SEQRT (60); BENCH_RANDRT (15);
-# VM_MEM (1024); BENCH_SEG, dnbd's segment size (1400); VM_CPU, the
+# VM_MEM (1024); BENCH_PERF (1): after the measured runs, one more
+# sequential run of each device under perf in the guest (cpu-clock, every
+# CPU), its top commands and symbols (BENCH_PERFTOP lines, 25) written to
+# build/bench/kmod-profile.txt and docs/bench/kmod-profile.txt; 0: none;
+# BENCH_SEG, dnbd's segment size (1400); VM_CPU, the
 # guest's CPU model (qemu64 with SSSE3, SSE4.1, SSE4.2, POPCNT).  As root on
 # Debian 12; missing packages are installed.
 #
@@ -51,16 +55,22 @@ IMG_MIB=${BENCH_MIB:-256}
 # 1500-byte MTU, which trades datagrams per read for fragments.
 SEG=${BENCH_SEG:-1400}
 SEQRT=${BENCH_SEQRT:-60}
+PERF=${BENCH_PERF:-1}
+PERFTOP=${BENCH_PERFTOP:-25}
 RANDRT=${BENCH_RANDRT:-15}
 KERNELS=${BENCH_KERNEL:-${VM_KERNELS:-6.1}}
 OUT=$REPO/build/bench/kmod-fio.txt
+PROF_OUT=$REPO/build/bench/kmod-profile.txt
 # The copy docs/benchmarks.md shows (bench/report.py); BENCH_KMOD_DOC=""
 # leaves docs/ alone.
 DOC=${BENCH_KMOD_DOC-$REPO/docs/bench/kmod-fio.txt}
+PROF_DOC=${DOC:+${DOC%/*}/kmod-profile.txt}
 PATH=$PATH:/usr/sbin:/sbin
 
 [[ "$IMG_MIB" =~ ^[1-9][0-9]*$ ]] || fail "BENCH_MIB must be a number of MiB"
 [[ "$SEQRT$RANDRT" =~ ^[0-9]+$ ]] || fail "BENCH_SEQRT and BENCH_RANDRT are seconds"
+[[ "$PERF" == [01] ]] || fail "BENCH_PERF must be 0 or 1"
+[[ "$PERFTOP" =~ ^[1-9][0-9]*$ ]] || fail "BENCH_PERFTOP must be a number of lines"
 
 # bench_libs BIN...: "host:/guest" lines for the shared libraries of the
 # dynamically linked BINs and their loader, at the host's paths (which
@@ -87,12 +97,18 @@ bench_crc_module() {
 }
 
 bench_initrd() {
-	local kver=$1 out=$2 fio nbdc libs
+	local kver=$1 out=$2 fio nbdc perf="" libs extra
 	fio=$(command -v fio) || fail "no fio"
 	nbdc=$(command -v nbd-client) || fail "no nbd-client"
-	libs=$(bench_libs "$fio" "$nbdc") || fail "ldd cannot resolve fio's or nbd-client's libraries"
-	DNBD_VM_EXTRA_FILES="$fio:/opt/bench/bin/fio
-$nbdc:/opt/bench/bin/nbd-client
+	if [[ $PERF == 1 ]]; then
+		perf=$(command -v perf) || fail "no perf (Debian's linux-perf)"
+	fi
+	libs=$(bench_libs "$fio" "$nbdc" $perf) ||
+		fail "ldd cannot resolve fio's, nbd-client's or perf's libraries"
+	extra="$fio:/opt/bench/bin/fio
+$nbdc:/opt/bench/bin/nbd-client"
+	[[ -z $perf ]] || extra+=$'\n'"$perf:/opt/bench/bin/perf"
+	DNBD_VM_EXTRA_FILES="$extra
 $libs" dnbd_vm_initrd "$kver" "$out" bench-fio.sh nbd $(bench_crc_module)
 }
 
@@ -134,6 +150,7 @@ W=$NET_WORK
 [[ $EUID -eq 0 ]] || skip "needs root (network namespaces, taps, apt-get)"
 vmk_need_pkgs fio nbd-server nbd-client iproute2 ||
 	fail "could not install fio, nbd-server or nbd-client"
+[[ $PERF != 1 ]] || vmk_need_pkgs linux-perf || fail "could not install linux-perf"
 make -s -C "$REPO" >"$W/make.log" 2>&1 || { cat "$W/make.log"; fail "make failed"; }
 dnbd_vm_require
 net_setup_bridge
@@ -163,6 +180,7 @@ wait_for 30 json_ready "$W/srv.json" || fail "dnbd-server did not start"
 wait_for 30 nbd_listening || fail "nbd-server does not listen on $NBD_PORT"
 
 results=$W/results.txt
+profile=$W/profile.txt
 busy=$(pgrep -c -f '^qemu-system' || true)
 ((busy == 0)) || info "WARNING: $busy other QEMU processes are running: the figures will be low and noisy"
 {
@@ -185,7 +203,7 @@ for flavor in $KERNELS; do
 	info "$kver: initramfs $(du -m "$W/$name.img" | cut -f1) MB; booting"
 	start=$EPOCHREALTIME
 	vm_start "$name" "$kver" "$W/$name.img" "$GUEST_IP" \
-		"vmt.group=$GROUP vmt.srv=$SRV_IP vmt.nbdport=$NBD_PORT vmt.export=$EXPORT vmt.mib=$IMG_MIB vmt.seg=$SEG vmt.seqrt=$SEQRT vmt.randrt=$RANDRT"
+		"vmt.group=$GROUP vmt.srv=$SRV_IP vmt.nbdport=$NBD_PORT vmt.export=$EXPORT vmt.mib=$IMG_MIB vmt.seg=$SEG vmt.seqrt=$SEQRT vmt.randrt=$RANDRT vmt.perf=$PERF vmt.perftop=$PERFTOP"
 	rc=0
 	vm_wait "$name" $((120 + 4 * (SEQRT + RANDRT) + 2 * 60)) || rc=$?
 	vm_output "$name" | grep '^guest: ' || true
@@ -196,6 +214,16 @@ for flavor in $KERNELS; do
 	done < <(vm_output "$name" | grep -E '^BENCH (dnbd|nbd) [A-Za-z0-9_]+ [0-9.]+$')
 	[[ -n "${VAL[$flavor dnbd rand_iops]:-}" && -n "${VAL[$flavor nbd rand_iops]:-}" ]] ||
 		fail "$kver: the guest printed no figures"
+	if [[ $PERF == 1 ]]; then
+		grep -q '^perf: dnbd0 sym ' < <(vm_output "$name") ||
+			fail "$kver: the guest printed no profile (BENCH_PERF=1)"
+		{
+			printf '\nkernel %s: one more sequential 128k run of each device under perf\n' "$kver"
+			printf '(perf record -a -e cpu-clock -F 1000 in the guest; samples of every task;\n'
+			printf 'image %s MiB, dnbd segments of %s bytes)\n' "$IMG_MIB" "$SEG"
+			vm_output "$name" | sed -n 's/^perf: //p'
+		} >>"$profile"
+	fi
 	table "$flavor" "$kver" | tee -a "$results"
 	printf 'load average after this kernel: %s\n' \
 		"$(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
@@ -205,12 +233,22 @@ done
 
 mkdir -p "$(dirname "$OUT")"
 cp "$results" "$OUT"
+rm -f "$PROF_OUT"
+if [[ $PERF == 1 ]]; then
+	{
+		printf 'bench/kmod-fio.sh, %s: guest profiles\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+		cat "$profile"
+	} >"$PROF_OUT"
+fi
 if [[ -n "$DOC" ]]; then
 	mkdir -p "$(dirname "$DOC")"
 	cp "$results" "$DOC"
+	rm -f "$PROF_DOC"
+	[[ $PERF != 1 ]] || cp "$PROF_OUT" "$PROF_DOC"
 	info "copied to ${DOC#"$REPO"/}; bench/report.py shows it in docs/benchmarks.md"
 fi
 info ""
 cat "$OUT"
 info ""
 info "written to ${OUT#"$REPO"/}"
+[[ $PERF != 1 ]] || info "profiles in ${PROF_OUT#"$REPO"/}"

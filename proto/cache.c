@@ -4,11 +4,23 @@
  *
  * Use-once: what the cache holds is there to be read once, by the layer
  * above (the page cache, or dnbd-cat's reader), which keeps it from then
- * on.  A segment not read yet keeps its reference bit through one sweep;
- * a segment just read loses it and goes first.  (With the usual CLOCK, a
- * hit protected segments already delivered while overheard ones not read
- * yet were evicted: 8 readers sharing a group then fell out of step and
- * asked the server for 2-3x the image.)
+ * on.  A segment just read goes first.  (With the usual CLOCK, a hit
+ * protected segments already delivered while overheard ones not read yet
+ * were evicted: 8 readers sharing a group then fell out of step and asked
+ * the server for 2-3x the image.)
+ *
+ * A segment not read yet is not evicted for a newer one until it is old:
+ * until DNBD_CACHE_GRACE times the capacity of new segments has arrived
+ * since it did.  Until then a newcomer that finds no room is turned away.
+ * This is what lets a reader that fell behind the others catch up: its
+ * cache keeps the segments just ahead of it, which it reads at memory
+ * speed, instead of the newest ones, far ahead; with plain replacement
+ * it lost the very segments it needed next, asked the server for them,
+ * and stayed behind, costing the server a second copy of everything.
+ * A segment behind the reader (client.c's guess: below every read it has
+ * started) is put as unwanted and protected by nothing: a reader ahead
+ * of the others hears their requests for what it has read already, and
+ * would otherwise fill its cache with them and turn away what it needs.
  */
 #include "dnbd_client.h"
 
@@ -28,6 +40,9 @@ int dnbd_cache_init(struct dnbd_cache *k, const struct dnbd_env *env,
 	if (cap > 0x3fffffff)
 		cap = 0x3fffffff;
 	k->cap = (uint32_t)cap;
+	/* Ages are differences of 32-bit arrival counts. */
+	k->grace = cap < 0x80000000u / DNBD_CACHE_GRACE ?
+		   (uint32_t)cap * DNBD_CACHE_GRACE : 0x80000000u;
 	k->seg_size = seg_size;
 	k->hash_bits = 1;
 	while (((uint64_t)1 << k->hash_bits) < cap)
@@ -94,27 +109,40 @@ static void cache_unlink(struct dnbd_cache *k, uint32_t slot)
 	k->ent[slot].valid = 0;
 }
 
+/*
+ * A slot for a new segment, or k->cap when there is none to give.
+ * The hand stays on the oldest entry not yet evicted: the first
+ * DNBD_CACHE_SCAN slots from it are looked at, and the first that was
+ * read, or is old, goes.  The slots skipped (young, not read) keep their
+ * place, so the hand finds them again once they are read or old.
+ */
 static uint32_t cache_victim(struct dnbd_cache *k)
 {
-	uint32_t slot;
+	uint32_t i, slot;
 
 	if (k->used < k->cap)
 		return k->used++;
-	/* Two sweeps at most: the first clears every reference bit. */
-	for (;;) {
-		slot = k->hand;
-		k->hand = (k->hand + 1) % k->cap;
-		if (!k->ent[slot].ref)
+	for (i = 0; i < DNBD_CACHE_SCAN && i < k->cap; i++) {
+		const struct dnbd_cache_ent *e;
+
+		slot = (k->hand + i) % k->cap;
+		e = &k->ent[slot];
+		if (!e->ref || k->clock - e->born >= k->grace)
 			break;
-		k->ent[slot].ref = 0;
 	}
+	if (i == DNBD_CACHE_SCAN || i == k->cap) {
+		k->refused++;
+		return k->cap;
+	}
+	if (!i)
+		k->hand = (k->hand + 1) % k->cap;
 	cache_unlink(k, slot);
 	k->evictions++;
 	return slot;
 }
 
 bool dnbd_cache_put(struct dnbd_cache *k, uint64_t seg, const uint8_t *data,
-		    uint16_t len)
+		    uint16_t len, bool want)
 {
 	struct dnbd_cache_ent *e;
 	uint32_t slot, h;
@@ -125,14 +153,18 @@ bool dnbd_cache_put(struct dnbd_cache *k, uint64_t seg, const uint8_t *data,
 	if (e) {
 		slot = (uint32_t)(e - k->ent);
 	} else {
+		k->clock++;
 		slot = cache_victim(k);
+		if (slot == k->cap)
+			return false;
 		e = &k->ent[slot];
+		e->born = k->clock;
 		h = cache_hash(k, seg);
 		e->seg = seg;
 		e->next = k->bucket[h];
 		k->bucket[h] = slot + 1;
 		e->valid = 1;
-		e->ref = 1;		/* not read yet: one sweep's grace */
+		e->ref = want;		/* not read yet: kept while young */
 	}
 	e->len = len;
 	memcpy(k->data + (size_t)slot * k->seg_size, data, len);

@@ -646,7 +646,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	}
 	if (used) {
 		if (partial)
-			dnbd_cache_put(&c->cache, seg, m.data, m.data_len);
+			dnbd_cache_put(&c->cache, seg, m.data, m.data_len,
+				       true);
 		return;
 	}
 	if (dup) {
@@ -654,7 +655,10 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		return;
 	}
 	count(c, DNBD_CC_replies_overheard, 1);
-	if (dnbd_cache_put(&c->cache, seg, m.data, m.data_len))
+	/* Below every read started: most likely read already (another
+	 * client, behind us, asked for it). */
+	if (dnbd_cache_put(&c->cache, seg, m.data, m.data_len,
+			   seg >= c->read_hwm))
 		count(c, DNBD_CC_overheard_cached, 1);
 	if (c->env.overheard)
 		c->env.overheard(c->env.ctx, seg, m.data, m.data_len);
@@ -787,6 +791,7 @@ int dnbd_client_select(struct dnbd_client *c,
 	if (c->n_pending)
 		return -DNBD_ERR_INVAL;
 	c->image = *img;
+	c->read_hwm = 0;
 	/* Our segment grid: our choice, if the servers can send it. */
 	c->image.seg_max = c->cfg.seg_size < img->seg_max ?
 			   c->cfg.seg_size : img->seg_max;
@@ -830,6 +835,8 @@ int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
 	r->seg0 = r->offset / c->image.seg_max;
 	last = (r->offset + r->length - 1) / c->image.seg_max;
 	r->nsegs = (uint16_t)(last - r->seg0 + 1);
+	if (last >= c->read_hwm)
+		c->read_hwm = last + 1;
 	r->have[0] = r->have[1] = 0;
 	r->tries = 0;
 	r->server = 0;

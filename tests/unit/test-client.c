@@ -457,6 +457,22 @@ static void test_suppression_and_cache(void)
 	CHECK_EQ(n_done, 2);
 	CHECK_EQ(c.counters[DNBD_CC_cache_hits], 2);
 	CHECK(!memcmp(dst, image + 12 * SEG + 5, 2 * SEG - 10));
+	/* Overheard below every read we started (a client behind us asks
+	 * for what we have): cached unprotected.  Above: kept until read. */
+	for (k = 0; k < 2; k++) {
+		uint64_t seg = k ? 20 : 5;
+		uint32_t i;
+
+		len = make_reply(buf, 1, 0xf00, 78, 0, seg, DNBD_F_LAST);
+		dnbd_client_input(&c, buf, len, &other, now + 250);
+		for (i = 0; i < c.cache.used; i++)
+			if (c.cache.ent[i].valid && c.cache.ent[i].seg == seg)
+				break;
+		CHECK(i < c.cache.used);
+		if (i < c.cache.used)
+			CHECK_EQ(c.cache.ent[i].ref, k);
+	}
+	CHECK_EQ(c.read_hwm, 14);
 	/* Suppressed wait that ends in silence: we ask ourselves, with
 	 * RETRY set so the server's dedup window lets it through. */
 	len = dnbd_encode_read(buf, sizeof(buf), 0, image_id, &fq);

@@ -5,6 +5,7 @@
 # For each device:
 #   seq    rw=read, bs=128k, direct=1, the whole image (at most VMT_SEQRT s)
 #   rand   rw=randread, bs=4k, direct=1, iodepth=16, VMT_RANDRT s
+#   profile (vmt.perf=1) seq again under perf; "perf: DEV ..." lines
 # Each run starts from a fresh binding (dnbd's memory cache empty) and
 # dropped page caches.  Results are lines "BENCH <dev> <key> <value>",
 # parsed by the host.  Debian's fio and nbd-client are in /opt/bench/bin,
@@ -63,6 +64,19 @@ net_line() {
 		"udp $(awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print "in", $2, "rcvbuf_errors", $6 }' /proc/net/snmp)"
 }
 
+# cpu_ticks: the guest CPU's "user nice system idle iowait irq softirq"
+# ticks so far; cpu_split OLD: where the ticks since OLD went, in %.
+cpu_ticks() { awk '$1 == "cpu" { print $2, $3, $4, $5, $6, $7, $8 }' /proc/stat; }
+cpu_split() {
+	echo "$1 $(cpu_ticks)" | awk '{
+		t = 0
+		for (i = 1; i <= 7; i++) { d[i] = $(i + 7) - $i; t += d[i] }
+		if (t == 0) t = 1
+		printf "user %d%% sys %d%% idle %d%% iowait %d%% irq %d%% softirq %d%%\n",
+			100 * (d[1] + d[2]) / t, 100 * d[3] / t, 100 * d[4] / t,
+			100 * d[5] / t, 100 * d[6] / t, 100 * d[7] / t }'
+}
+
 down() {
 	info "after $1: $(net_line)"
 	case "$1" in
@@ -91,10 +105,25 @@ fio_run() {
 	up "$fdev"
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
-	"$B/fio" --name="$t" --filename="/dev/$fdev" --readonly --direct=1 \
+	ticks=$(cpu_ticks)
+	prof=
+	if [ "$t" = profile ]; then
+		prof="$B/perf record -q -a -e cpu-clock -F 1000 -o /tmp/perf-$fdev.data --"
+	fi
+	$prof "$B/fio" --name="$t" --filename="/dev/$fdev" --readonly --direct=1 \
 		--ioengine="$ENGINE" --output-format=terse --terse-version=3 \
 		"$@" >"$out" 2>"$out.err" ||
 		{ cat "$out.err"; fail "fio $t on /dev/$fdev"; }
+	info "$fdev $t: guest CPU $(cpu_split "$ticks")"
+	if [ -n "$prof" ]; then
+		echo "perf: $fdev cpu $(cpu_split "$ticks")"
+		for k in comm sym; do
+			"$B/perf" report -q --stdio -n --sort "$k" \
+				-i "/tmp/perf-$fdev.data" 2>/dev/null |
+				grep -v '^$' | head -n "${VMT_PERFTOP:-40}" |
+				sed "s/^/perf: $fdev $k /"
+		done
+	fi
 	down "$fdev"
 	grep -q '^3;' "$out" || { cat "$out"; fail "fio $t on /dev/$fdev: no terse line"; }
 	info "$fdev $t done"
@@ -111,6 +140,14 @@ for d in dnbd0 nbd0; do
 	fio_run "$d" rand --rw=randread --bs=4k --iodepth=16 \
 		--time_based --runtime="$RANDRT" --randrepeat=0
 done
+# With vmt.perf=1, one more sequential run of each device under perf
+# (cpu-clock samples of every CPU): where the guest's time goes.  Not
+# one of the measured runs, which perf would slow down.
+if [ "${VMT_PERF:-0}" = 1 ]; then
+	for d in dnbd0 nbd0; do
+		fio_run "$d" profile --rw=read --bs=128k --iodepth=1 --runtime="$SEQRT"
+	done
+fi
 for d in dnbd0 nbd0; do
 	name=${d%0}
 	awk -F';' -v n="$name" '{
