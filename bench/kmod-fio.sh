@@ -97,19 +97,22 @@ bench_crc_module() {
 }
 
 bench_initrd() {
-	local kver=$1 out=$2 fio nbdc perf="" libs extra
+	local kver=$1 out=$2 fio nbdc perf crc libs extra bins
 	fio=$(command -v fio) || fail "no fio"
 	nbdc=$(command -v nbd-client) || fail "no nbd-client"
-	if [[ $PERF == 1 ]]; then
-		perf=$(command -v perf) || fail "no perf (Debian's linux-perf)"
-	fi
-	libs=$(bench_libs "$fio" "$nbdc" $perf) ||
-		fail "ldd cannot resolve fio's, nbd-client's or perf's libraries"
+	bins=("$fio" "$nbdc")
 	extra="$fio:/opt/bench/bin/fio
 $nbdc:/opt/bench/bin/nbd-client"
-	[[ -z $perf ]] || extra+=$'\n'"$perf:/opt/bench/bin/perf"
+	if [[ $PERF == 1 ]]; then
+		perf=$(command -v perf) || fail "no perf (Debian's linux-perf)"
+		bins+=("$perf")
+		extra+=$'\n'"$perf:/opt/bench/bin/perf"
+	fi
+	libs=$(bench_libs "${bins[@]}") ||
+		fail "ldd cannot resolve the libraries of ${bins[*]}"
+	crc=$(bench_crc_module)
 	DNBD_VM_EXTRA_FILES="$extra
-$libs" dnbd_vm_initrd "$kver" "$out" bench-fio.sh nbd $(bench_crc_module)
+$libs" dnbd_vm_initrd "$kver" "$out" bench-fio.sh nbd ${crc:+"$crc"}
 }
 
 nbd_listening() {

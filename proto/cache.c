@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * cache.c - bounded segment cache with CLOCK replacement (dnbd_cache.h).
+ * cache.c - bounded segment cache with use-once replacement (dnbd_cache.h).
  *
  * Use-once: what the cache holds is there to be read once, by the layer
  * above (the page cache, or dnbd-cat's reader), which keeps it from then
@@ -17,8 +17,8 @@
  * speed, instead of the newest ones, far ahead; with plain replacement
  * it lost the very segments it needed next, asked the server for them,
  * and stayed behind, costing the server a second copy of everything.
- * A segment behind the reader (client.c's guess: below every read it has
- * started) is put as unwanted and protected by nothing: a reader ahead
+ * A segment behind the reader (client.c's guess: below the highest segment
+ * its reads have asked for) is put as unwanted and protected by nothing: a reader ahead
  * of the others hears their requests for what it has read already, and
  * would otherwise fill its cache with them and turn away what it needs.
  */
@@ -93,7 +93,7 @@ const uint8_t *dnbd_cache_get(struct dnbd_cache *k, uint64_t seg,
 	e = cache_find(k, seg);
 	if (!e)
 		return NULL;
-	e->ref = 0;		/* delivered: the page cache above has it now */
+	e->unread = 0;		/* delivered: the page cache above has it now */
 	*len = e->len;
 	return k->data + (size_t)(e - k->ent) * k->seg_size;
 }
@@ -118,19 +118,20 @@ static void cache_unlink(struct dnbd_cache *k, uint32_t slot)
  */
 static uint32_t cache_victim(struct dnbd_cache *k)
 {
-	uint32_t i, slot;
+	uint32_t i, n, slot;
 
 	if (k->used < k->cap)
 		return k->used++;
-	for (i = 0; i < DNBD_CACHE_SCAN && i < k->cap; i++) {
+	n = k->cap < DNBD_CACHE_SCAN ? k->cap : DNBD_CACHE_SCAN;
+	for (i = 0; i < n; i++) {
 		const struct dnbd_cache_ent *e;
 
 		slot = (k->hand + i) % k->cap;
 		e = &k->ent[slot];
-		if (!e->ref || k->clock - e->born >= k->grace)
+		if (!e->unread || k->clock - e->born >= k->grace)
 			break;
 	}
-	if (i == DNBD_CACHE_SCAN || i == k->cap) {
+	if (i == n) {
 		k->refused++;
 		return k->cap;
 	}
@@ -164,7 +165,7 @@ bool dnbd_cache_put(struct dnbd_cache *k, uint64_t seg, const uint8_t *data,
 		e->next = k->bucket[h];
 		k->bucket[h] = slot + 1;
 		e->valid = 1;
-		e->ref = want;		/* not read yet: kept while young */
+		e->unread = want;	/* kept while young */
 	}
 	e->len = len;
 	memcpy(k->data + (size_t)slot * k->seg_size, data, len);

@@ -655,8 +655,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		return;
 	}
 	count(c, DNBD_CC_replies_overheard, 1);
-	/* Below every read started: most likely read already (another
-	 * client, behind us, asked for it). */
+	/* Below the highest segment our reads asked for: most likely read
+	 * already (another client, behind us, asked for it). */
 	if (dnbd_cache_put(&c->cache, seg, m.data, m.data_len,
 			   seg >= c->read_hwm))
 		count(c, DNBD_CC_overheard_cached, 1);

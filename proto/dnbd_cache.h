@@ -22,7 +22,7 @@ struct dnbd_cache_ent {
 	uint32_t born;		/* clock when it arrived */
 	uint16_t len;
 	uint8_t valid;
-	uint8_t ref;
+	uint8_t unread;		/* wanted and not read yet: protected */
 };
 
 struct dnbd_cache {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* test-cache.c - the bounded segment cache and its CLOCK replacement. */
+/* test-cache.c - the bounded segment cache and its use-once replacement. */
 #include "check.h"
 #include "dnbd_client.h"
 

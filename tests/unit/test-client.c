@@ -470,7 +470,7 @@ static void test_suppression_and_cache(void)
 				break;
 		CHECK(i < c.cache.used);
 		if (i < c.cache.used)
-			CHECK_EQ(c.cache.ent[i].ref, k);
+			CHECK_EQ(c.cache.ent[i].unread, k);
 	}
 	CHECK_EQ(c.read_hwm, 14);
 	/* Suppressed wait that ends in silence: we ask ourselves, with

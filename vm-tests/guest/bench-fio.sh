@@ -114,9 +114,10 @@ fio_run() {
 		--ioengine="$ENGINE" --output-format=terse --terse-version=3 \
 		"$@" >"$out" 2>"$out.err" ||
 		{ cat "$out.err"; fail "fio $t on /dev/$fdev"; }
-	info "$fdev $t: guest CPU $(cpu_split "$ticks")"
+	split=$(cpu_split "$ticks")
+	info "$fdev $t: guest CPU $split"
 	if [ -n "$prof" ]; then
-		echo "perf: $fdev cpu $(cpu_split "$ticks")"
+		echo "perf: $fdev cpu $split"
 		for k in comm sym; do
 			"$B/perf" report -q --stdio -n --sort "$k" \
 				-i "/tmp/perf-$fdev.data" 2>/dev/null |
@@ -133,8 +134,10 @@ fio_run() {
 # 30 clat p99 "99.000000%=usec", 40 total latency mean usec.
 # Interleaved (dnbd seq, nbd seq, dnbd rand, nbd rand), so that the two
 # figures of a ratio are measured close together on a shared host.
+SEQ="--rw=read --bs=128k --iodepth=1 --runtime=$SEQRT"
 for d in dnbd0 nbd0; do
-	fio_run "$d" seq --rw=read --bs=128k --iodepth=1 --runtime="$SEQRT"
+	# shellcheck disable=SC2086 # SEQ is a list of options
+	fio_run "$d" seq $SEQ
 done
 for d in dnbd0 nbd0; do
 	fio_run "$d" rand --rw=randread --bs=4k --iodepth=16 \
@@ -145,7 +148,8 @@ done
 # one of the measured runs, which perf would slow down.
 if [ "${VMT_PERF:-0}" = 1 ]; then
 	for d in dnbd0 nbd0; do
-		fio_run "$d" profile --rw=read --bs=128k --iodepth=1 --runtime="$SEQRT"
+		# shellcheck disable=SC2086
+		fio_run "$d" profile $SEQ
 	done
 fi
 for d in dnbd0 nbd0; do
