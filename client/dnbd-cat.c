@@ -3,12 +3,16 @@
  * dnbd-cat - write a dnbd image, or a range of it, to stdout.
  *
  * It keeps a window of reads in flight through the client protocol core
- * and writes them out in order as they complete.
+ * and writes them out in order as they complete.  Reads behind one that
+ * waits (on a retransmission) go on: up to SLOTS_PER_WINDOW x window
+ * reads are held, done or not, so that one lost datagram does not stop
+ * the others while the oldest read waits for its repair.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,19 +25,23 @@
 #define CHUNK_MAX	(1u << 20)
 #define WINDOW_DEFAULT	16
 #define WINDOW_MAX	256
+#define SLOTS_PER_WINDOW	4
+#define HELD_BYTES_MAX	(64u << 20)	/* unless the window alone is more */
 
 enum { EXIT_USAGE = 2, EXIT_READ = 3 };
 
 struct slot {
 	struct dnbd_read r;
-	bool busy, done;
+	bool done;
 	int err;
 };
 
 struct cat {
 	struct session s;
 	struct slot *slots;
-	unsigned int window;
+	unsigned int window;		/* reads in flight, at most */
+	unsigned int nslots;		/* reads held: in flight or done */
+	unsigned int head, held, inflight;
 	uint64_t next_off, end, written;
 	uint32_t chunk;
 	const char *stats_path;
@@ -76,10 +84,11 @@ static void usage(FILE *f)
 static void on_done(struct session *s, struct dnbd_read *r, int err)
 {
 	struct slot *sl = r->priv;
+	struct cat *c = (struct cat *)((char *)s - offsetof(struct cat, s));
 
-	(void)s;
 	sl->done = true;
 	sl->err = err;
+	c->inflight--;
 }
 
 static void on_server(struct session *s, uint16_t id, int up)
@@ -180,13 +189,13 @@ static int submit(struct cat *c, struct slot *sl)
 
 	if (!left)
 		return 0;
+	c->inflight++;
 	sl->r.offset = c->next_off;
 	/* Chunks end on chunk boundaries, so clients ask alike. */
 	sl->r.length = (uint32_t)(c->chunk - c->next_off % c->chunk);
 	if (sl->r.length > left)
 		sl->r.length = (uint32_t)left;
 	sl->r.priv = sl;
-	sl->busy = true;
 	sl->done = false;
 	sl->err = 0;
 	c->next_off += sl->r.length;
@@ -194,19 +203,24 @@ static int submit(struct cat *c, struct slot *sl)
 	if (rc) {
 		sl->done = true;
 		sl->err = rc;
+		c->inflight--;
 	}
 	return 1;
 }
 
+/* Starts reads while fewer than window are in flight and a slot is free. */
+static void fill(struct cat *c)
+{
+	while (c->inflight < c->window && c->held < c->nslots &&
+	       submit(c, &c->slots[(c->head + c->held) % c->nslots]))
+		c->held++;
+}
+
 static int transfer(struct cat *c)
 {
-	unsigned int head = 0, i;
-
-	for (i = 0; i < c->window; i++)
-		if (!submit(c, &c->slots[i]))
-			break;
-	while (c->slots[head].busy) {
-		struct slot *sl = &c->slots[head];
+	fill(c);
+	while (c->held) {
+		struct slot *sl = &c->slots[c->head];
 
 		if (interrupted) {
 			log_err("interrupted after %" PRIu64 " bytes",
@@ -215,6 +229,7 @@ static int transfer(struct cat *c)
 		}
 		if (!sl->done) {
 			session_poll(&c->s, 1000000);
+			fill(c);
 			continue;
 		}
 		if (sl->err) {
@@ -228,9 +243,9 @@ static int transfer(struct cat *c)
 			return 1;
 		}
 		c->written += sl->r.length;
-		sl->busy = false;
-		submit(c, sl);
-		head = (head + 1) % c->window;
+		c->head = (c->head + 1) % c->nslots;
+		c->held--;
+		fill(c);
 	}
 	return 0;
 }
@@ -419,13 +434,18 @@ int main(int argc, char **argv)
 		session_close(&c.s);
 		return EXIT_READ;
 	}
-	c.slots = calloc(c.window, sizeof(*c.slots));
-	for (i = 0; c.slots && i < c.window; i++) {
+	c.nslots = c.window * SLOTS_PER_WINDOW;
+	if ((uint64_t)c.nslots * c.chunk > HELD_BYTES_MAX)
+		c.nslots = HELD_BYTES_MAX / c.chunk;
+	if (c.nslots < c.window)
+		c.nslots = c.window;
+	c.slots = calloc(c.nslots, sizeof(*c.slots));
+	for (i = 0; c.slots && i < c.nslots; i++) {
 		c.slots[i].r.buf = malloc(c.chunk);
 		if (!c.slots[i].r.buf)
 			break;
 	}
-	if (!c.slots || i < c.window) {
+	if (!c.slots || i < c.nslots) {
 		log_err("out of memory");
 		rc = 1;
 	} else {
@@ -434,7 +454,7 @@ int main(int argc, char **argv)
 	/* Cancel what is still in flight before the buffers go away. */
 	dnbd_client_cancel_all(&c.s.core, -DNBD_ERR_CANCELED);
 	report(&c);
-	for (i = 0; c.slots && i < c.window; i++)
+	for (i = 0; c.slots && i < c.nslots; i++)
 		free(c.slots[i].r.buf);
 	free(c.slots);
 	session_close(&c.s);

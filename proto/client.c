@@ -16,11 +16,24 @@ const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
 #define DOWN_AFTER_TIMEOUTS	2
 #define DOWN_AFTER_HELLOS	3		/* silent hello intervals */
 #define BACKOFF_SHIFT_MAX	8
+/*
+ * A burst that stops short: once the burst answering a read's own
+ * request flows, the read's deadline is STALL_GAPS mean gaps between its
+ * segments after the last one, at least STALL_MIN_US and a quarter of
+ * the RTO, at most the RTO.  Then the holes it asked for are asked again
+ * without waiting for the RTO, and without backing off: a lost LAST or
+ * tail is loss, not congestion of the server.  Only the read's own
+ * burst: segments from other clients' bursts come whenever the server
+ * gets to them, and gaps between them say nothing about loss.
+ */
+#define STALL_GAPS		16
+#define STALL_MIN_US		1000u
 
 /* Read flags for dispatch(). */
 #define TX_RETRY	1	/* retransmission: avoid the last server if silent */
 #define TX_NOSUPPRESS	2	/* we waited on another client's request */
 #define TX_HOLES	4	/* only what the last request asked for */
+#define TX_STALL	8	/* avoid the server if it went silent */
 /* Either way the datagram carries DNBD_F_RETRY: the segments may have been
  * multicast a moment ago (and missed), so the server's dedup window must
  * not swallow this request. */
@@ -235,18 +248,23 @@ static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid,
 	struct dnbd_server *s, *cand[DNBD_MAX_SERVERS];
 	unsigned int i, j, n = 0;
 	uint32_t sum = 0, pick;
+	bool shun = true;
 
 again:
 	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
 		s = &c->servers[i];
 		if (s->state != DNBD_SRV_UP || s->image_id != c->image.id ||
 		    s->seg_max < c->image.seg_max ||
-		    (s->id == avoid && avoid))
+		    (s->id == avoid && avoid) || (s->suspect && shun))
 			continue;
 		/* Insertion sort by id: every client orders them alike. */
 		for (j = n++; j > 0 && cand[j - 1]->id > s->id; j--)
 			cand[j] = cand[j - 1];
 		cand[j] = s;
+	}
+	if (!n && shun) {
+		shun = false;		/* only suspects are left */
+		goto again;
 	}
 	if (!n && avoid) {
 		avoid = 0;		/* only the silent one is left */
@@ -330,6 +348,19 @@ static uint16_t silent_server(struct dnbd_client *c, const struct dnbd_read *r)
 	return s && s->last_rx_us > r->sent_us ? 0 : r->server;
 }
 
+/* The server a stalled burst should avoid: the one that sent it, if it
+ * has sent nothing since (to anyone): it may be gone. */
+static uint16_t stalled_server(struct dnbd_client *c,
+			       const struct dnbd_read *r)
+{
+	struct dnbd_server *s;
+
+	if (!r->server)
+		return 0;
+	s = srv_find(c, r->server, c->image.id);
+	return s && s->last_rx_us > r->rx_last_us ? 0 : r->server;
+}
+
 /* Sends the READ for r's missing segments; false if nothing was sent. */
 static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		     unsigned int how)
@@ -353,8 +384,8 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		if (!want[0] && !want[1])
 			return false;	/* the rest: another client's request */
 	}
-	s = srv_pick(c, (how & TX_RETRY) ? silent_server(c, r) : 0,
-		     r->offset);
+	s = srv_pick(c, (how & TX_STALL) ? stalled_server(c, r) :
+		     (how & TX_RETRY) ? silent_server(c, r) : 0, r->offset);
 	r->rto_us = srv_rto(c, s);
 	if (!(how & TX_HOLES))		/* holes: still waiting on it */
 		r->wait_client = 0;
@@ -371,7 +402,9 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	r->req_id = ++c->next_req;
 	r->sent_us = now;
 	r->server = s ? s->id : 0;
-	shift = r->tries - 1 < BACKOFF_SHIFT_MAX ? r->tries - 1 :
+	r->rx_n = 0;
+	/* Back off for timeouts only, not for holes asked again. */
+	shift = r->backoff < BACKOFF_SHIFT_MAX ? r->backoff :
 		BACKOFF_SHIFT_MAX;
 	if (((uint64_t)r->rto_us << shift) > c->cfg.rto_max_us)
 		r->rto_us = c->cfg.rto_max_us;
@@ -498,6 +531,7 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 	s->seg_max = m.seg_max;
 	s->last_rx_us = now;
 	s->timeouts = 0;
+	s->suspect = false;
 	if (m.client_id == c->client_id)
 		srv_rtt_sample(s, (uint32_t)now - m.echo);
 	srv_set_state(c, s, DNBD_SRV_UP);
@@ -552,6 +586,27 @@ static void queue_progress(struct dnbd_client *c, uint16_t server,
 			r->deadline_us = now + r->rto_us;
 }
 
+/*
+ * How long a read that receives data may wait for the next segment; also
+ * counts the segment that just arrived (see STALL_GAPS).
+ */
+static uint32_t stall_us(struct dnbd_read *r, uint64_t now)
+{
+	uint64_t t;
+
+	r->rx_last_us = now;
+	if (!r->rx_n++) {
+		r->rx_first_us = now;
+		return r->rto_us;	/* no gap measured yet */
+	}
+	t = (now - r->rx_first_us) / (r->rx_n - 1) * STALL_GAPS;
+	if (t < STALL_MIN_US)
+		t = STALL_MIN_US;
+	if (t < r->rto_us / 4)
+		t = r->rto_us / 4;
+	return t < r->rto_us ? (uint32_t)t : r->rto_us;
+}
+
 static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		     const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -594,6 +649,7 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	if (s) {
 		s->last_rx_us = now;
 		s->timeouts = 0;
+		s->suspect = false;
 		s->replies++;
 	}
 	/*
@@ -619,8 +675,11 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			} else {
 				read_fill(c, r, seg, m.data, m.data_len);
 				used = true;
-				/* Data is flowing: that is progress, not loss. */
-				if (r->deadline_us < now + r->rto_us)
+				/* Data is flowing: progress, not loss. */
+				r->backoff = 0;
+				if (mine)
+					r->deadline_us = now + stall_us(r, now);
+				else if (r->deadline_us < now + r->rto_us)
 					r->deadline_us = now + r->rto_us;
 				/* Sticks out of r: the neighbouring read
 				 * (often issued later) wants the rest. */
@@ -839,6 +898,8 @@ int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
 		c->read_hwm = last + 1;
 	r->have[0] = r->have[1] = 0;
 	r->tries = 0;
+	r->backoff = 0;
+	r->rx_n = 0;
 	r->server = 0;
 	r->start_us = now;
 	r->next = r->prev = NULL;
@@ -881,8 +942,23 @@ static void on_timeout(struct dnbd_client *c, struct dnbd_read *r,
 	struct dnbd_server *s = r->server ?
 				srv_find(c, r->server, c->image.id) : NULL;
 
+	/*
+	 * A server silent since it last sent to this read is suspect: new
+	 * reads go elsewhere while another server is up, until it is heard
+	 * again (it may be gone; it may only have lost our tail).
+	 */
+	if (s && r->tries && s->last_rx_us <= (r->rx_n ? r->rx_last_us :
+					       r->sent_us))
+		s->suspect = true;
+	/* Data came, then stopped short: ask for the holes again now. */
+	if (r->tries && r->rx_n &&
+	    dispatch(c, r, now, TX_RETRY | TX_HOLES | TX_STALL)) {
+		count(c, DNBD_CC_stall_retransmits, 1);
+		return;
+	}
 	if (r->tries) {
 		count(c, DNBD_CC_timeouts, 1);
+		r->backoff++;
 		if (s && s->last_rx_us <= r->sent_us &&
 		    ++s->timeouts >= DOWN_AFTER_TIMEOUTS)
 			srv_set_state(c, s, DNBD_SRV_DOWN);

@@ -74,7 +74,7 @@ struct dnbd_env {
 	X(drop_length) X(drop_type) X(drop_field) X(drop_image)	\
 	X(drop_range) X(drop_segsize) X(drop_own)			\
 	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
-	X(announces_dropped) X(server_moved)
+	X(announces_dropped) X(server_moved) X(stall_retransmits)
 
 #define DNBD_CC_ENUM(name) DNBD_CC_##name,
 enum dnbd_client_counter { DNBD_CLIENT_COUNTERS(DNBD_CC_ENUM) DNBD_CC_MAX };
@@ -93,6 +93,7 @@ struct dnbd_server {
 	uint32_t rttvar_us;
 	uint32_t weight;	/* proportional to 1/srtt, 0 when down */
 	uint32_t timeouts;	/* consecutive, reset by any reply */
+	bool suspect;		/* silent at a read's timeout or stall */
 	uint16_t seg_max;
 	uint64_t last_rx_us;
 	uint64_t requests;
@@ -145,7 +146,10 @@ struct dnbd_read {
 	uint64_t asked[2];		/* segments the last request named */
 	uint32_t req_id;
 	uint32_t tries;
+	uint32_t backoff;		/* timeouts in a row: RTO << backoff */
 	uint32_t rto_us;
+	uint32_t rx_n;			/* own burst's segments since the send */
+	uint64_t rx_first_us, rx_last_us;	/* when the first, last came */
 	uint64_t start_us, sent_us, deadline_us;
 	uint32_t wait_client, wait_req;	/* foreign request we wait on */
 };

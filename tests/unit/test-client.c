@@ -205,10 +205,13 @@ static void test_reassembly_and_rerequest(void)
 	struct dnbd_read_req rq;
 	struct dnbd_hdr h;
 
+	uint32_t rto0;
+
 	setup(&c, 0);
 	select_image(&c, 1000);
 	CHECK_EQ(dnbd_client_read(&c, &r, 2000), 0);
 	CHECK_EQ(n_out, 1);
+	rto0 = r.rto_us;
 	decode_read(0, &rq, &h);
 	CHECK_EQ(rq.offset, 0);		/* segment grid: 777 is in seg 0 */
 	CHECK_EQ(rq.seg_count, (777 + 30000 - 1) / SEG + 1);
@@ -222,6 +225,9 @@ static void test_reassembly_and_rerequest(void)
 	CHECK(h.flags & DNBD_F_RETRY);
 	CHECK_EQ(c.counters[DNBD_CC_fast_retransmits], 1);
 	CHECK_EQ(c.counters[DNBD_CC_segments_rerequested], 2);
+	/* Holes asked again is no timeout: the RTO does not double. */
+	CHECK_EQ(r.rto_us, rto0);
+	CHECK_EQ(r.deadline_us, 2100 + rto0);
 	serve(&c, 1, rq.target, 0, 2200);
 	CHECK_EQ(n_done, 1);
 	CHECK_EQ(done_err, 0);
@@ -238,6 +244,70 @@ static void test_reassembly_and_rerequest(void)
 	r.offset = IMG_SIZE - 10;
 	r.length = 11;
 	CHECK_EQ(dnbd_client_read(&c, &r, 3200), -DNBD_ERR_RANGE);
+	dnbd_client_fini(&c);
+}
+
+/* A burst that stops short (its LAST lost): the holes are asked again
+ * after a stall, well before the RTO, without backing off; silence after
+ * that is a timeout, which does back off. */
+static void test_stall(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[65536];
+	struct dnbd_read r = { .offset = 0, .length = 30000, .buf = dst };
+	unsigned int last = (30000 - 1) / SEG;
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	uint64_t t, stall;
+	uint32_t rto0;
+	uint16_t first;
+
+	setup(&c, 0);
+	select_image(&c, 1000);
+	CHECK_EQ(dnbd_client_read(&c, &r, 2000), 0);
+	rto0 = r.rto_us;
+	CHECK(rto0 >= 4000);
+	/* Segments arrive 10 us apart; 5 and the last (LAST) are lost. */
+	decode_read(0, &rq, &h);
+	first = rq.target;
+	for (t = 0; t < rq.seg_count; t++) {
+		uint8_t buf[DNBD_DGRAM_MAX];
+		size_t len;
+
+		if (t == 5 || t == last)
+			continue;
+		len = make_reply(buf, rq.target, rq.client_id, rq.req_id,
+				 rq.echo, t, 0);
+		dnbd_client_input(&c, buf, len, &out[0].to, 2100 + 10 * t);
+	}
+	t = 2100 + 10 * (last - 1);
+	stall = r.deadline_us - t;
+	CHECK(stall < rto0);
+	CHECK_EQ(stall, rto0 / 4 > 1000 ? rto0 / 4 : 1000);
+	CHECK_EQ(dnbd_client_timer(&c, r.deadline_us - 1) >= r.deadline_us, 1);
+	CHECK_EQ(n_out, 1);
+	dnbd_client_timer(&c, t + stall);
+	CHECK_EQ(n_out, 2);
+	decode_read(1, &rq, &h);
+	CHECK_EQ(rq.mask[0], (1ull << 5) | (1ull << last));
+	CHECK(h.flags & DNBD_F_RETRY);
+	/* Its server has sent nothing since: it may be gone, ask the other. */
+	CHECK(rq.target != first);
+	CHECK_EQ(c.counters[DNBD_CC_stall_retransmits], 1);
+	CHECK_EQ(c.counters[DNBD_CC_timeouts], 0);
+	CHECK_EQ(r.rto_us, rto0);
+	/* Nothing comes back: a timeout after the RTO, then twice that. */
+	t += stall;
+	CHECK_EQ(r.deadline_us, t + rto0);
+	dnbd_client_timer(&c, t + rto0);
+	CHECK_EQ(n_out, 3);
+	CHECK_EQ(c.counters[DNBD_CC_timeouts], 1);
+	CHECK_EQ(c.counters[DNBD_CC_stall_retransmits], 1);
+	CHECK_EQ(r.rto_us, 2 * rto0);
+	serve(&c, 2, rq.target, 0, t + rto0 + 100);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK(!memcmp(dst, image, 30000));
 	dnbd_client_fini(&c);
 }
 
@@ -307,6 +377,10 @@ static void test_failover(void)
 	struct dnbd_read r = { .offset = 0, .length = 10000, .buf = dst };
 	struct dnbd_read_req rq;
 	struct dnbd_hdr h;
+	static struct dnbd_read more[8];
+	static uint8_t dst2[8][1000];
+	struct dnbd_read_req rq2;
+	unsigned int i, hits;
 	uint16_t first;
 	uint64_t now = 5000, deadline;
 
@@ -327,12 +401,35 @@ static void test_failover(void)
 	decode_read(0, &rq, &h);
 	CHECK(rq.target != first);
 	CHECK(h.flags & DNBD_F_RETRY);
+	/*
+	 * New reads, whichever replica their region belongs to, keep off
+	 * the silent server until it is heard again (half of these 8
+	 * regions are the first server's when both are trusted).
+	 */
+	for (i = 0; i < 8; i++) {
+		more[i].offset = (uint64_t)(i + 1) << 17;
+		more[i].length = 1000;
+		more[i].buf = dst2[i];
+		CHECK_EQ(dnbd_client_read(&c, &more[i], r.deadline_us + 10), 0);
+		decode_read(1 + i, &rq2, &h);
+		CHECK(rq2.target != first);
+	}
 	/* Its replacement answers; the read completes. */
 	serve(&c, 0, rq.target, 0, r.deadline_us + 100);
 	CHECK_EQ(n_done, 1);
 	CHECK_EQ(done_err, 0);
 	CHECK(!memcmp(dst, image, 10000));
 	(void)deadline;
+	dnbd_client_fini(&c);
+	/* The same reads with both servers trusted: some go to each. */
+	setup(&c, 0);
+	select_image(&c, now - 2000);
+	for (i = 0, hits = 0; i < 8; i++) {
+		CHECK_EQ(dnbd_client_read(&c, &more[i], now), 0);
+		decode_read(i, &rq2, &h);
+		hits += rq2.target == first;
+	}
+	CHECK(hits > 0 && hits < 8);
 	dnbd_client_fini(&c);
 }
 
@@ -854,6 +951,7 @@ int main(void)
 		image[i] = (uint8_t)(i * 7 + (i >> 9));
 	image_id = dnbd_image_id("test", 4, IMG_SIZE, 1);
 	test_reassembly_and_rerequest();
+	test_stall();
 	test_keyed();
 	test_rtt_weights();
 	test_failover();
