@@ -936,6 +936,27 @@ static void check_servers(struct dnbd_client *c, uint64_t now)
 	}
 }
 
+/*
+ * s went silent on read r: new reads keep off it (srv_pick), and the
+ * other reads it holds are asked elsewhere now rather than each after its
+ * own RTO.  A server that is up but idle would have answered them; a
+ * silent one is gone or lost them.
+ */
+static void srv_suspect(struct dnbd_client *c, struct dnbd_server *s,
+			const struct dnbd_read *r, uint64_t now)
+{
+	struct dnbd_read *q;
+
+	if (s->suspect)
+		return;
+	s->suspect = true;
+	for (q = c->pending.next; q != &c->pending; q = q->next)
+		if (q != r && q->server == s->id && q->tries &&
+		    q->sent_us < now &&
+		    dispatch(c, q, now, TX_RETRY | TX_HOLES | TX_STALL))
+			count(c, DNBD_CC_stall_retransmits, 1);
+}
+
 static void on_timeout(struct dnbd_client *c, struct dnbd_read *r,
 		       uint64_t now)
 {
@@ -949,7 +970,7 @@ static void on_timeout(struct dnbd_client *c, struct dnbd_read *r,
 	 */
 	if (s && r->tries && s->last_rx_us <= (r->rx_n ? r->rx_last_us :
 					       r->sent_us))
-		s->suspect = true;
+		srv_suspect(c, s, r, now);
 	/* Data came, then stopped short: ask for the holes again now. */
 	if (r->tries && r->rx_n &&
 	    dispatch(c, r, now, TX_RETRY | TX_HOLES | TX_STALL)) {

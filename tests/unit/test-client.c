@@ -431,6 +431,27 @@ static void test_failover(void)
 	}
 	CHECK(hits > 0 && hits < 8);
 	dnbd_client_fini(&c);
+	/*
+	 * Reads already sent to the server that went silent are asked
+	 * elsewhere as soon as one of them times out, not each after its
+	 * own RTO.
+	 */
+	setup(&c, 0);
+	select_image(&c, now - 2000);
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	for (i = 0; i < 8; i++)
+		CHECK_EQ(dnbd_client_read(&c, &more[i], now + 1000), 0);
+	n_out = 0;
+	dnbd_client_timer(&c, r.deadline_us);
+	CHECK_EQ(c.counters[DNBD_CC_timeouts], 1);
+	CHECK_EQ(c.counters[DNBD_CC_stall_retransmits], hits);
+	CHECK_EQ(n_out, 1 + hits);
+	for (i = 0; i < n_out; i++) {
+		decode_read(i, &rq2, &h);
+		CHECK(rq2.target != first);
+		CHECK(h.flags & DNBD_F_RETRY);
+	}
+	dnbd_client_fini(&c);
 }
 
 /*
