@@ -46,7 +46,7 @@ B        := build
 endif
 
 PROTO_SRC  := proto/wire.c proto/crc32c.c proto/client.c proto/cache.c \
-              proto/auth.c
+              proto/auth.c proto/fec.c
 COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/pace.c daemon/srcrate.c
@@ -127,7 +127,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
                -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_B      := build/fuzz
 FUZZERS     := fuzz-wire fuzz-server-request fuzz-client-reply fuzz-config \
-               fuzz-cmdline
+               fuzz-cmdline fuzz-fec
 fuzzobj = $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(1))
 
 $(FUZZ_B)/obj/%.o: %.c
@@ -136,6 +136,7 @@ $(FUZZ_B)/obj/%.o: %.c
 	  -MMD -MP -c $< -o $@
 
 $(FUZZ_B)/fuzz-wire: $(call fuzzobj,fuzz/fuzz-wire.c proto/wire.c proto/crc32c.c)
+$(FUZZ_B)/fuzz-fec: $(call fuzzobj,fuzz/fuzz-fec.c proto/fec.c)
 $(FUZZ_B)/fuzz-client-reply: $(call fuzzobj,fuzz/fuzz-client-reply.c \
                                 $(PROTO_SRC))
 $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \

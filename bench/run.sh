@@ -552,7 +552,7 @@ EOF2
 }
 
 loss_off() {
-	net_run "$1" nft delete table inet lossy
+	net_loss_off "$1"
 	net_run "$1" nft delete table inet lossytcp
 }
 

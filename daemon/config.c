@@ -40,6 +40,7 @@ void config_usage(FILE *f)
 "                            this host gets the replies (default: off)\n"
 "     --no-gso               send every datagram on its own, never in\n"
 "                            UDP GSO trains\n"
+"     --no-fec               do not offer parity repair (REPAIR/PARITY)\n"
 "  -v|--verbose              more log output\n"
 "  -V|--version, -h|--help\n");
 }
@@ -157,7 +158,7 @@ static int finish(struct srv_config *cfg, const char *mcast)
 }
 
 enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_DEDUP, O_ANNOUNCE,
-       O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO };
+       O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO, O_NO_FEC };
 
 int config_parse(struct srv_config *cfg, int argc, char **argv)
 {
@@ -179,6 +180,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		{ "key-file", required_argument, NULL, O_KEY_FILE },
 		{ "loop", no_argument, NULL, O_LOOP },
 		{ "no-gso", no_argument, NULL, O_NO_GSO },
+		{ "no-fec", no_argument, NULL, O_NO_FEC },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -281,6 +283,9 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 			break;
 		case O_NO_GSO:
 			cfg->no_gso = true;
+			break;
+		case O_NO_FEC:
+			cfg->no_fec = true;
 			break;
 		case 'v':
 			cfg->verbose++;

@@ -128,7 +128,12 @@ int image_open(struct image *img)
 	img->id = dnbd_image_id(img->name, img->name_len, img->size,
 				img->revision);
 	img->dedup = calloc(DEDUP_SLOTS, sizeof(*img->dedup));
-	if (!img->dedup) {
+	img->pardedup = calloc(1u << PARDEDUP_BITS, sizeof(*img->pardedup));
+	if (!img->dedup || !img->pardedup) {
+		free(img->dedup);
+		free(img->pardedup);
+		img->dedup = NULL;
+		img->pardedup = NULL;
 		err = -ENOMEM;
 		goto fail;
 	}

@@ -361,6 +361,7 @@ out:
 		if (s->cfg.images[i].fd >= 0)
 			close(s->cfg.images[i].fd);
 		free(s->cfg.images[i].dedup);
+		free(s->cfg.images[i].pardedup);
 	}
 	close(s->sigfd);
 	close(s->epfd);

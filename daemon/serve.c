@@ -19,6 +19,7 @@
 #include <netinet/udp.h>
 #include <sys/socket.h>
 
+#include "dnbd_fec.h"
 #include "server.h"
 #include "util.h"
 
@@ -93,6 +94,7 @@ void serve_announce(struct server *s, struct image *img, uint32_t client_id,
 	m.size = img->size;
 	m.revision = img->revision;
 	m.seg_max = s->cfg.seg_max;
+	m.fec = !s->cfg.no_fec;
 	m.name_len = img->name_len;
 	memcpy(m.name, img->name, img->name_len);
 	len = dnbd_encode_announce(buf, sizeof(buf), s->cfg.id, img->id, &m);
@@ -226,6 +228,8 @@ static void dedup_release(struct image *img, const struct job *j)
 	uint64_t seg = j->offset / j->seg_size;
 	unsigned int i;
 
+	if (j->parity)		/* claimed no segment slots */
+		return;
 	for (i = 0; i < j->nsegs; i++) {
 		struct dedup_slot *d = dedup_slot(img, seg + i);
 
@@ -322,6 +326,129 @@ static void on_read(struct server *s, struct srv_sock *sk,
 	enqueue(s, &j);
 }
 
+static uint64_t pardedup_key(const struct dnbd_read_req *b, unsigned int j)
+{
+	uint64_t h = b->offset * 0x9e3779b97f4a7c15ull;
+
+	h = (h ^ b->mask[0] ^ ((uint64_t)b->seg_size << 48)) *
+	    0xff51afd7ed558ccdull;
+	h = (h ^ b->mask[1] ^ j) * 0xc4ceb9fe1a85ec53ull;
+	return (h ^ (h >> 29)) | 1;	/* 0: an empty slot */
+}
+
+/*
+ * Drop parity indices of this block sent less than dedup_us ago (to a
+ * client that overheard the same need), unless this is a retry.
+ */
+static void pardedup(struct server *s, struct image *img,
+		     const struct dnbd_read_req *b, uint64_t *par, bool retry,
+		     uint64_t now)
+{
+	unsigned int j;
+
+	for (j = 0; j < DNBD_PARITY_IDX_MAX; j++) {
+		uint64_t key = pardedup_key(b, j);
+		struct pardedup_slot *d;
+
+		if (!dnbd_mask_test(par, j))
+			continue;
+		d = &img->pardedup[key >> (64 - PARDEDUP_BITS)];
+		if (!retry && d->key == key && now >= d->sent_us &&
+		    now - d->sent_us < s->cfg.dedup_us) {
+			par[j / 64] &= ~((uint64_t)1 << (j % 64));
+			sc_add(s, SC_parity_suppressed, 1);
+			continue;
+		}
+		d->key = key;
+		d->sent_us = now;
+	}
+}
+
+/*
+ * REPAIR: parity symbols for the block its mask names.  Checked like a
+ * READ; at most PARITY_JOB_MAX symbols, and never more than the block
+ * has segments (more could not help).
+ */
+static void on_repair(struct server *s, struct srv_sock *sk,
+		      const struct dnbd_hdr *h, const uint8_t *buf, size_t len,
+		      const struct dnbd_addr *from, uint64_t now)
+{
+	struct dnbd_repair r;
+	struct image *img;
+	enum dnbd_verdict v;
+	struct job j;
+	bool retry = h->flags & DNBD_F_RETRY;
+	const struct dnbd_addr *to;
+	unsigned int k, n, i;
+
+	v = dnbd_decode_repair(buf, len, &r);
+	if (v != DNBD_OK) {
+		count_verdict(s, v);
+		return;
+	}
+	img = h->image_id ? find_image(s, sk, h->image_id) : NULL;
+	if (!img) {
+		sc_add(s, SC_drop_image, 1);
+		return;
+	}
+	if (r.blk.target && r.blk.target != s->cfg.id) {
+		sc_add(s, SC_not_for_us, 1);
+		return;
+	}
+	if (s->cfg.no_fec) {
+		sc_add(s, SC_drop_type, 1);
+		return;
+	}
+	k = dnbd_mask_count(r.blk.mask);
+	n = r.count < k ? r.count : k;
+	if (n > PARITY_JOB_MAX)
+		n = PARITY_JOB_MAX;
+	if (!srcrate_take(&s->srcrate, from, (uint64_t)n *
+			  (DNBD_PARITY_LEN + r.blk.seg_size + DNBD_MAC_LEN),
+			  now)) {
+		sc_add(s, SC_requests_ratelimited, 1);
+		return;
+	}
+	to = s->cfg.multicast ? &img->group : from;
+	sc_add(s, SC_repairs, 1);
+	if (retry)
+		sc_add(s, SC_repairs_retry, 1);
+	if (atomic_load(&img->changed)) {
+		send_error(s, img, &r.blk, DNBD_E_CHANGED, to);
+		return;
+	}
+	if (r.blk.seg_size != s->cfg.seg_max) {
+		send_error(s, img, &r.blk, DNBD_E_BADREQ, to);
+		return;
+	}
+	if (r.blk.offset >= img->size ||
+	    highest_bit(r.blk.mask) >= (img->size - r.blk.offset +
+					r.blk.seg_size - 1) / r.blk.seg_size) {
+		sc_add(s, SC_requests_out_of_range, 1);
+		send_error(s, img, &r.blk, DNBD_E_RANGE, to);
+		return;
+	}
+	memset(&j, 0, sizeof(j));
+	for (i = r.first; i < (unsigned int)r.first + n; i++)
+		j.par[i / 64] |= (uint64_t)1 << (i % 64);
+	if (s->cfg.multicast)
+		pardedup(s, img, &r.blk, j.par, retry, now);
+	if (!j.par[0] && !j.par[1])
+		return;
+	j.parity = true;
+	j.img = img;
+	j.dest = *to;
+	j.offset = r.blk.offset;
+	j.mask[0] = r.blk.mask[0];
+	j.mask[1] = r.blk.mask[1];
+	j.client_id = r.blk.client_id;
+	j.req_id = r.blk.req_id;
+	j.echo = r.blk.echo;
+	j.seg_size = r.blk.seg_size;
+	j.nsegs = r.blk.seg_count;
+	enqueue(s, &j);
+}
+
 /*
  * A replica multicast this segment: every client on the group has it, so
  * the dedup window covers it here too and replicas do not send it twice.
@@ -364,7 +491,7 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	 * the CRC. */
 	if (dnbd_peek_hdr(buf, len, &h) == DNBD_OK && h.sender == s->cfg.id &&
 	    (h.type == DNBD_T_REPLY || h.type == DNBD_T_ANNOUNCE ||
-	     h.type == DNBD_T_ERROR)) {
+	     h.type == DNBD_T_ERROR || h.type == DNBD_T_PARITY)) {
 		sc_add(s, SC_own_looped, 1);
 		return;
 	}
@@ -387,11 +514,15 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 	case DNBD_T_READ:
 		on_read(s, sk, &h, buf, len, from, now);
 		break;
+	case DNBD_T_REPAIR:
+		on_repair(s, sk, &h, buf, len, from, now);
+		break;
 	case DNBD_T_REPLY:
 		on_peer_reply(s, sk, &h, buf, len, now);
 		break;
 	case DNBD_T_ANNOUNCE:
 	case DNBD_T_ERROR:
+	case DNBD_T_PARITY:
 		break;		/* other servers' traffic on the group */
 	default:
 		sc_add(s, SC_drop_type, 1);
@@ -425,7 +556,9 @@ struct batch {
 	unsigned int msg_first[DGRAMS_MAX];	/* its first datagram */
 	unsigned int msg_count[DGRAMS_MAX];	/* datagrams in it */
 	struct iovec iov[DGRAMS_MAX * DGRAM_IOVS];
-	uint8_t hdr[DGRAMS_MAX][DNBD_REPLY_LEN];
+	uint8_t hdr[DGRAMS_MAX][DNBD_PARITY_LEN];	/* or a REPLY's */
+	uint8_t *par;		/* PARITY_JOB_MAX symbols, on first use */
+	bool parity;		/* the datagrams are PARITY */
 	uint8_t mac[DGRAMS_MAX][DNBD_MAC_LEN];
 	uint16_t len[DGRAMS_MAX];		/* whole datagram */
 	struct sockaddr_in sin;
@@ -562,6 +695,10 @@ static void batch_flush(struct server *s, struct image *img,
 		for (i = done; i < done + (unsigned int)n; i++) {
 			if (b->msg_count[i] > 1)
 				sc_add(s, SC_gso_sends, 1);
+			if (b->parity) {
+				sc_add(s, SC_parity_sent, b->msg_count[i]);
+				continue;
+			}
 			sc_add(s, SC_segments_sent, b->msg_count[i]);
 			atomic_fetch_add_explicit(&img->segments_sent,
 						  b->msg_count[i],
@@ -684,6 +821,103 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		stamp_sent(img, j, first, last);
 }
 
+/*
+ * A parity job (REPAIR): the block's segments are read as for a READ, the
+ * last one padded with zeros to seg_size, and each wanted parity symbol
+ * is computed over them (dnbd_fec.h) and sent like a burst of REPLYs.
+ * Every PARITY carries the block's CRC32C, so that a client can check
+ * what it rebuilds.
+ */
+static void run_parity(struct server *s, const struct job *j, uint8_t *span,
+		       struct batch *b)
+{
+	struct image *img = j->img;
+	struct dnbd_read_req r = {
+		.client_id = j->client_id, .req_id = j->req_id,
+		.echo = j->echo, .offset = j->offset,
+	};
+	struct srv_sock *sk = &s->socks[img->sock];
+	const uint8_t *data[DNBD_FEC_MAX_DATA];
+	struct dnbd_parity m = {
+		.seg_size = j->seg_size, .offset = j->offset,
+		.mask = { j->mask[0], j->mask[1] },
+	};
+	unsigned int first = 0, last = highest_bit(j->mask), i, k = 0;
+	size_t seg = j->seg_size, mac = s->cfg.keyed ? DNBD_MAC_LEN : 0;
+	uint64_t start, end, span_end;
+	ssize_t got;
+
+	if (!b->par)
+		b->par = malloc((size_t)PARITY_JOB_MAX * DNBD_SEG_MAX);
+	if (!b->par) {
+		log_err("parity: out of memory");
+		return;			/* the client asks again */
+	}
+	while (!dnbd_mask_test(j->mask, first))
+		first++;
+	start = j->offset + (uint64_t)first * seg;
+	span_end = j->offset + (uint64_t)(last + 1) * seg;
+	end = span_end < img->size ? span_end : img->size;
+	got = image_read(img, start, span, (size_t)(end - start));
+	if (got != (ssize_t)(end - start)) {
+		uint64_t size = 0;
+
+		if (got >= 0) {
+			image_size_now(img, &size);
+			image_changed(s, img, size);
+			send_error(s, img, &r, DNBD_E_CHANGED, &j->dest);
+		} else {
+			sc_add(s, SC_io_errors, 1);
+			send_error(s, img, &r, DNBD_E_IO, &j->dest);
+		}
+		return;
+	}
+	memset(span + (end - start), 0, (size_t)(span_end - end));
+	for (i = first; i <= last; i++) {
+		uint64_t off = j->offset + (uint64_t)i * seg;
+
+		if (!dnbd_mask_test(j->mask, i))
+			continue;
+		data[k++] = span + (off - start);
+		m.block_crc = dnbd_crc32c(m.block_crc, span + (off - start),
+					  (size_t)(end - off < seg ?
+						   end - off : seg));
+	}
+	addr_to_sin(&j->dest, &b->sin);
+	b->niov = s->cfg.keyed ? 3 : 2;
+	for (i = 0; i < DNBD_PARITY_IDX_MAX && b->n < PARITY_JOB_MAX; i++) {
+		unsigned int n = b->n;
+		uint8_t *sym = b->par + (size_t)n * seg;
+		struct iovec *iov = &b->iov[n * b->niov];
+
+		if (!dnbd_mask_test(j->par, i))
+			continue;
+		m.index = (uint8_t)i;
+		dnbd_fec_encode(k, data, seg, i, sym);
+		dnbd_encode_parity_hdr(b->hdr[n], DNBD_PARITY_LEN + seg,
+				       s->cfg.id, img->id, &m);
+		if (s->cfg.keyed)
+			dnbd_auth_seal_split(b->hdr[n], DNBD_PARITY_LEN, sym,
+					     seg, b->mac[n], &s->cfg.key);
+		else
+			dnbd_seal_split(b->hdr[n], DNBD_PARITY_LEN, sym, seg);
+		iov[0].iov_base = b->hdr[n];
+		iov[0].iov_len = DNBD_PARITY_LEN;
+		iov[1].iov_base = sym;
+		iov[1].iov_len = seg;
+		if (mac) {
+			iov[2].iov_base = b->mac[n];
+			iov[2].iov_len = DNBD_MAC_LEN;
+		}
+		b->len[n] = (uint16_t)(DNBD_PARITY_LEN + seg + mac);
+		b->n++;
+		b->bytes += b->len[n];
+	}
+	b->parity = true;
+	batch_flush(s, img, sk, b);
+	b->parity = false;
+}
+
 static void *worker(void *arg)
 {
 	struct server *s = arg;
@@ -709,8 +943,12 @@ static void *worker(void *arg)
 		s->qhead = (s->qhead + 1) % JOBQ_LEN;
 		s->qlen--;
 		pthread_mutex_unlock(&s->qlock);
-		run_job(s, &j, span, b);
+		if (j.parity)
+			run_parity(s, &j, span, b);
+		else
+			run_job(s, &j, span, b);
 	}
+	free(b->par);
 	free(b);
 	free(span);
 	return NULL;
@@ -726,8 +964,12 @@ void serve_run_queued(struct server *s, uint8_t *span)
 		j = s->queue[s->qhead];
 		s->qhead = (s->qhead + 1) % JOBQ_LEN;
 		s->qlen--;
-		run_job(s, &j, span, &b);
+		if (j.parity)
+			run_parity(s, &j, span, &b);
+		else
+			run_job(s, &j, span, &b);
 	}
+	free(b.par);
 }
 
 int serve_start_workers(struct server *s)

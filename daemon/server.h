@@ -33,7 +33,8 @@
 	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)	\
 	X(own_looped) X(requests_ratelimited) X(control_ratelimited)	\
 	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
-	X(sends) X(gso_sends) X(gso_fallbacks)
+	X(sends) X(gso_sends) X(gso_fallbacks) X(repairs)		\
+	X(repairs_retry) X(parity_sent) X(parity_suppressed)
 
 #define SC_ENUM(name) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
@@ -67,6 +68,19 @@ struct dedup_slot {
 	uint16_t seg_size;
 };
 
+/*
+ * The same for parity symbols: one slot per hash of (block, index), the
+ * key the full 64-bit hash.  Event loop only.
+ */
+#define PARDEDUP_BITS	12
+struct pardedup_slot {
+	uint64_t key;
+	uint64_t sent_us;
+};
+/* Parity symbols one REPAIR may get (a client never needs more than the
+ * holes it has; the rest of a larger count is ignored). */
+#define PARITY_JOB_MAX	32
+
 struct image {
 	char path[PATH_MAX];
 	char name[DNBD_NAME_MAX + 1];
@@ -83,6 +97,7 @@ struct image {
 	atomic_bool changed;
 	_Atomic uint64_t requests, segments_sent, data_bytes_sent;
 	struct dedup_slot *dedup;	/* DEDUP_SLOTS, shared with workers */
+	struct pardedup_slot *pardedup;	/* 1 << PARDEDUP_BITS */
 };
 
 struct srv_config {
@@ -107,6 +122,7 @@ struct srv_config {
 	const char *key_file;
 	bool keyed;			/* --key-file: tag and check */
 	bool no_gso;			/* --no-gso: one send per datagram */
+	bool no_fec;			/* --no-fec: REPAIR not answered */
 	bool loop;			/* --loop: hear our own multicast */
 	struct dnbd_key key;
 };
@@ -137,6 +153,9 @@ struct job {
 	uint32_t client_id, req_id, echo;
 	uint16_t seg_size;
 	uint16_t nsegs;
+	/* A parity job (REPAIR): these parity indices of the block mask. */
+	bool parity;
+	uint64_t par[2];
 };
 
 struct srv_sock {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuzz-client-reply - datagrams (REPLY, ANNOUNCE, ERROR, foreign READ,
- * anything) into the client protocol core, proto/client.c, between reads,
+ * PARITY, foreign REPAIR, anything) into the client protocol core, proto/client.c, between reads,
  * timers and discovery.  The host is fake: struct dnbd_env's hooks record
  * what the core sends and delivers, memory is malloc, randomness a fixed
  * sequence.
@@ -31,13 +31,14 @@
  * fields give), a client_id of all ones the core's own, and a req_id of
  * 0xfffffff0 + k the request id of the read in slot k.  A REPLY's data is
  * overwritten with fuzz_pattern(its image id, its offset): what an honest
- * server would send.
+ * server would send.  So is a PARITY's symbol and block CRC when its
+ * block_crc field is all ones (else they stay garbage: a forgery).
  *
  * Checks, beyond the sanitizers (read buffers are exact-size heap blocks):
  * - a read that succeeds holds the selected image's bytes for its offset;
  *   the core never completes a read twice, nor one it does not own;
  * - an overheard segment is the image's, at its offset, of the right size;
- * - every datagram the core sends decodes; a READ names the selected
+ * - every datagram the core sends decodes; a READ (or REPAIR) names the selected
  *   image, the core's segment size and no segment at or past the end of
  *   the image; its segments belong to a pending read;
  * - n_pending matches the reads the harness has outstanding;
@@ -45,6 +46,7 @@
  */
 #include "fuzz.h"
 #include "dnbd_client.h"
+#include "dnbd_fec.h"
 
 #define SLOTS		8
 #define MAX_OPS		64
@@ -160,8 +162,15 @@ static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
 		FUZZ_CHECK(m2.client_id == c->client_id);
 		return 0;
 	}
-	FUZZ_CHECK(h.type == DNBD_T_READ);
-	FUZZ_CHECK(dnbd_decode_read(buf, len, &m) == DNBD_OK);
+	if (h.type == DNBD_T_REPAIR) {
+		struct dnbd_repair rp;
+
+		FUZZ_CHECK(dnbd_decode_repair(buf, len, &rp) == DNBD_OK);
+		m = rp.blk;
+	} else {
+		FUZZ_CHECK(h.type == DNBD_T_READ);
+		FUZZ_CHECK(dnbd_decode_read(buf, len, &m) == DNBD_OK);
+	}
 	FUZZ_CHECK(c->selected && h.image_id == c->image.id);
 	FUZZ_CHECK(m.client_id == c->client_id);
 	FUZZ_CHECK(m.seg_size == c->image.seg_max);
@@ -211,6 +220,46 @@ static void check_pending(const struct dnbd_client *c)
 	FUZZ_CHECK(c->n_pending == n);
 }
 
+/*
+ * A PARITY whose block_crc field is all ones becomes what an honest
+ * server sends: the symbol and the CRC of the block of the image as
+ * fuzz_pattern() has it (the short last segment padded with zeros).
+ */
+static void honest_parity(const struct dnbd_client *c, uint8_t *dg, size_t len)
+{
+	static uint8_t seg[DNBD_FEC_MAX_DATA][DNBD_SEG_MAX];
+	const uint8_t *data[DNBD_FEC_MAX_DATA];
+	uint64_t off = fz_get64(dg + 28), mask[2];
+	uint16_t s = fz_get16(dg + 24);
+	uint32_t crc = 0;
+	unsigned int i, k = 0;
+
+	mask[0] = fz_get64(dg + 36);
+	mask[1] = fz_get64(dg + 44);
+	if (!c->selected || fz_get32(dg + 52) != UINT32_MAX ||
+	    s < DNBD_SEG_MIN || s > DNBD_SEG_MAX || len != DNBD_PARITY_LEN + s ||
+	    off % s || dg[26] >= DNBD_PARITY_IDX_MAX)
+		return;
+	for (i = 0; i < DNBD_FEC_MAX_DATA; i++) {
+		uint64_t o = off + (uint64_t)i * s, n;
+
+		if (!dnbd_mask_test(mask, i))
+			continue;
+		if (o >= c->image.size)
+			return;		/* past the end: left as it is */
+		n = c->image.size - o < s ? c->image.size - o : s;
+		memset(seg[k], 0, s);
+		fuzz_fill(seg[k], (size_t)n, c->image.id, o);
+		crc = dnbd_crc32c(crc, seg[k], (size_t)n);
+		data[k] = seg[k];
+		k++;
+	}
+	if (!k)
+		return;
+	dnbd_fec_encode(k, data, s, dg[26], dg + DNBD_PARITY_LEN);
+	fz_put32(dg + 52, crc);
+}
+
 static void repair(struct dnbd_client *c, uint8_t *dg, size_t len)
 {
 	uint8_t type;
@@ -241,6 +290,8 @@ static void repair(struct dnbd_client *c, uint8_t *dg, size_t len)
 	if (type == DNBD_T_REPLY && len > DNBD_REPLY_LEN)
 		fuzz_fill(dg + DNBD_REPLY_LEN, len - DNBD_REPLY_LEN,
 			  fz_get64(dg + 16), fz_get64(dg + 40));
+	if (type == DNBD_T_PARITY && len >= DNBD_PARITY_LEN)
+		honest_parity(c, dg, len);
 	fuzz_fix_dgram(dg, len);
 }
 
@@ -270,6 +321,8 @@ static void op_datagram(struct dnbd_client *c, struct fuzz_in *in, bool raw)
 			struct dnbd_read_req r;
 			struct dnbd_reply p;
 			struct dnbd_error e;
+			struct dnbd_repair q;
+			struct dnbd_parity y;
 		} m;
 
 		switch (h.type) {
@@ -284,6 +337,12 @@ static void op_datagram(struct dnbd_client *c, struct fuzz_in *in, bool raw)
 			break;
 		case DNBD_T_ERROR:
 			valid = !dnbd_decode_error(dg, len, &m.e);
+			break;
+		case DNBD_T_REPAIR:
+			valid = !dnbd_decode_repair(dg, len, &m.q);
+			break;
+		case DNBD_T_PARITY:
+			valid = !dnbd_decode_parity(dg, len, &m.y);
 			break;
 		default:
 			break;

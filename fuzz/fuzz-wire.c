@@ -77,8 +77,13 @@ static void check_announce(const struct dnbd_hdr *h, size_t len)
 	(void)dnbd_image_id(m.name, m.name_len, m.size, m.revision);
 	if (h->type != DNBD_T_ANNOUNCE)
 		return;
+	FUZZ_CHECK(m.fec == !!(h->flags & DNBD_F_FEC));
 	FUZZ_CHECK(dnbd_encode_announce(out, sizeof(out), h->sender,
 					h->image_id, &m) == len);
+	/* The encoder writes FEC alone of the flags. */
+	FUZZ_CHECK(fz_get16(out + 6) == (m.fec ? DNBD_F_FEC : 0));
+	out[6] = out[7] = 0;
+	dnbd_seal(out, len);
 	check_same(len, zero, 4);
 }
 
@@ -128,6 +133,46 @@ static void check_reply(const struct dnbd_hdr *h, size_t len)
 	check_same(len, zero, 2);
 	/* The split seal (header and data apart) gives the same CRC. */
 	dnbd_seal_split(out, DNBD_REPLY_LEN, m.data, m.data_len);
+	check_same(len, zero, 2);
+}
+
+static void check_repair(const struct dnbd_hdr *h, size_t len)
+{
+	static const unsigned int zero[] = { 12, 2 };
+	struct dnbd_repair m;
+
+	if (dnbd_decode_repair(buf, len, &m) != DNBD_OK)
+		return;
+	FUZZ_CHECK(len == DNBD_REPAIR_LEN);
+	FUZZ_CHECK(m.count >= 1 && m.first + m.count <= DNBD_PARITY_IDX_MAX);
+	FUZZ_CHECK(m.first == buf[50] && m.count == buf[51]);
+	if (h->type != DNBD_T_REPAIR)
+		return;
+	FUZZ_CHECK(dnbd_encode_repair(out, sizeof(out), h->flags, h->image_id,
+				      &m) == len);
+	check_same(len, zero, 2);
+}
+
+static void check_parity(const struct dnbd_hdr *h, size_t len)
+{
+	static const unsigned int zero[] = { 6, 2 };
+	struct dnbd_parity m;
+
+	if (dnbd_decode_parity(buf, len, &m) != DNBD_OK)
+		return;
+	FUZZ_CHECK(h->sender != 0);
+	FUZZ_CHECK(m.seg_size >= DNBD_SEG_MIN && m.seg_size <= DNBD_SEG_MAX);
+	FUZZ_CHECK(m.offset % m.seg_size == 0);
+	FUZZ_CHECK(m.index < DNBD_PARITY_IDX_MAX);
+	FUZZ_CHECK(m.mask[0] || m.mask[1]);
+	FUZZ_CHECK(m.data == buf + DNBD_PARITY_LEN);
+	FUZZ_CHECK((size_t)DNBD_PARITY_LEN + m.seg_size == len);
+	if (h->type != DNBD_T_PARITY)
+		return;
+	FUZZ_CHECK(dnbd_encode_parity_hdr(out, sizeof(out), h->sender,
+					  h->image_id, &m) == len);
+	memcpy(out + DNBD_PARITY_LEN, m.data, m.seg_size);
+	dnbd_seal(out, len);
 	check_same(len, zero, 2);
 }
 
@@ -194,6 +239,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct dnbd_read_req c;
 			struct dnbd_reply d;
 			struct dnbd_error e;
+			struct dnbd_repair f;
+			struct dnbd_parity g;
 
 			(void)dnbd_decode_hello(dg, len, &a);
 			(void)dnbd_decode_announce(dg, len, &b);
@@ -201,12 +248,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (dnbd_decode_reply(dg, len, &d) == DNBD_OK)
 				FUZZ_CHECK(d.data + d.data_len == dg + len);
 			(void)dnbd_decode_error(dg, len, &e);
+			(void)dnbd_decode_repair(dg, len, &f);
+			if (dnbd_decode_parity(dg, len, &g) == DNBD_OK)
+				FUZZ_CHECK(g.data + g.seg_size == dg + len);
 		}
 		check_hello(&h, len);
 		check_announce(&h, len);
 		check_read(&h, len);
 		check_reply(&h, len);
 		check_error(&h, len);
+		check_repair(&h, len);
+		check_parity(&h, len);
 	}
 	free(dg);
 	return 0;

@@ -412,12 +412,56 @@ def gen_cmdline():
         write(h, name, text.replace(" ", "\n").encode())
 
 
+# ---- fuzz-fec: [control][k][h][len][missing x h][pidx x h][data] --------
+
+def fec_input(ctl, k, h, length, missing, pidx, data=b""):
+    assert len(missing) == h and len(pidx) == h
+    return bytes([ctl, k, h, length]) + bytes(missing) + bytes(pidx) + data
+
+
+def gen_fec():
+    h = "fuzz-fec"
+    clean(h)
+    data = bytes((i * 37 + 11) & 0xFF for i in range(200))
+    seeds = {
+        # Valid as they are (control bit 0 clear: taken raw).
+        "one-lost": fec_input(0, 10, 1, 16, [3], [0], data),
+        "two-lost": fec_input(0, 10, 2, 13, [0, 9], [127, 5], data),
+        "all-lost": fec_input(0, 4, 4, 7, [0, 1, 2, 3], [9, 2, 64, 0],
+                              data),
+        "k128-h32": fec_input(0, 128, 32, 64, range(0, 128, 4),
+                              range(127, 63, -2), data),
+        "k128-h128": fec_input(0, 128, 128, 5, range(128),
+                               range(128), data),
+        "len0": fec_input(0, 3, 2, 0, [0, 2], [1, 0]),
+        "work-more": fec_input(4, 20, 3, 9, [1, 5, 19], [7, 8, 9], data),
+        # Repaired into valid arguments (control bit 0 set).
+        "repair-any": fec_input(1, 200, 77, 33, range(77), [5] * 77, data),
+        "repair-short": bytes([1, 255, 255, 64]),
+        # Invalid: each must give -1 and touch nothing.
+        "bad-h0": fec_input(0, 10, 0, 8, [], [], data),
+        "bad-h-over-k": fec_input(0, 2, 3, 8, [0, 1, 2], [0, 1, 2], data),
+        "bad-k129": fec_input(0, 129, 1, 8, [0], [0], data),
+        "bad-k255": fec_input(0, 255, 2, 8, [0, 200], [0, 1], data),
+        "bad-missing-dup": fec_input(0, 10, 2, 8, [4, 4], [0, 1], data),
+        "bad-missing-order": fec_input(0, 10, 2, 8, [5, 4], [0, 1], data),
+        "bad-missing-range": fec_input(0, 10, 2, 8, [4, 10], [0, 1], data),
+        "bad-pidx-dup": fec_input(0, 10, 2, 8, [4, 5], [7, 7], data),
+        "bad-pidx-range": fec_input(0, 10, 2, 8, [4, 5], [7, 128], data),
+        "bad-work-short": fec_input(2, 10, 2, 8, [4, 5], [0, 1], data),
+        "bad-work-null": fec_input(6, 10, 2, 8, [4, 5], [0, 1], data),
+    }
+    for name, d in seeds.items():
+        write(h, name, d)
+
+
 def main():
     gen_wire()
     gen_server()
     gen_client()
     gen_config()
     gen_cmdline()
+    gen_fec()
     total = 0
     for dirpath, _, files in os.walk(ROOT):
         for f in files:

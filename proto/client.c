@@ -4,6 +4,7 @@
  * docs/architecture.md).
  */
 #include "dnbd_client.h"
+#include "dnbd_fec.h"
 
 #define DNBD_CC_NAME(name) #name,
 const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
@@ -82,23 +83,30 @@ static void pending_del(struct dnbd_client *c, struct dnbd_read *r)
 	c->n_pending--;
 }
 
+static void fec_free(struct dnbd_client *c, struct dnbd_read *r);
+
 static void finish(struct dnbd_client *c, struct dnbd_read *r, int err)
 {
 	if (r->next)
 		pending_del(c, r);
+	fec_free(c, r);
 	count(c, err ? DNBD_CC_reads_failed : DNBD_CC_reads_completed, 1);
 	c->env.read_done(c->env.ctx, r, err);
 }
 
+/* The mask of segments 0..n-1. */
+static void mask_first(uint64_t *m, unsigned int n)
+{
+	m[0] = n >= 64 ? ~0ull : (((uint64_t)1 << n) - 1);
+	m[1] = n <= 64 ? 0 : n >= 128 ? ~0ull : (((uint64_t)1 << (n - 64)) - 1);
+}
+
 static bool read_complete(const struct dnbd_read *r)
 {
-	uint64_t full0, full1;
+	uint64_t full[2];
 
-	full0 = r->nsegs >= 64 ? ~0ull : (((uint64_t)1 << r->nsegs) - 1);
-	full1 = r->nsegs <= 64 ? 0 :
-		r->nsegs >= 128 ? ~0ull :
-		(((uint64_t)1 << (r->nsegs - 64)) - 1);
-	return r->have[0] == full0 && r->have[1] == full1;
+	mask_first(full, r->nsegs);
+	return r->have[0] == full[0] && r->have[1] == full[1];
 }
 
 /* Copy segment seg (len bytes of data) into the part of r it overlaps. */
@@ -329,6 +337,7 @@ static void subtract_foreign(struct dnbd_client *c, struct dnbd_read *r,
 			want[j / 64] &= ~((uint64_t)1 << (j % 64));
 			r->wait_client = f->client_id;
 			r->wait_req = f->req_id;
+			r->shared = true;
 		}
 	}
 }
@@ -360,6 +369,10 @@ static uint16_t stalled_server(struct dnbd_client *c,
 	s = srv_find(c, r->server, c->image.id);
 	return s && s->last_rx_us > r->rx_last_us ? 0 : r->server;
 }
+
+static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
+			struct dnbd_server *s, const uint64_t *want,
+			uint64_t now);
 
 /* Sends the READ for r's missing segments; false if nothing was sent. */
 static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
@@ -411,6 +424,11 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	else
 		r->rto_us <<= shift;
 	r->deadline_us = now + r->rto_us;
+	/* Holes: lost in a burst, or missed while overheard (a read that
+	 * found the rest in the cache).  Parity repairs them. */
+	if (((how & (TX_RETRY | TX_NOSUPPRESS)) || r->have[0] || r->have[1]) &&
+	    fec_request(c, r, s, want, now))
+		return true;
 
 	m.client_id = c->client_id;
 	m.req_id = r->req_id;
@@ -529,6 +547,7 @@ static void on_announce(struct dnbd_client *c, const struct dnbd_hdr *h,
 		count(c, DNBD_CC_server_moved, 1);
 	s->addr = *from;
 	s->seg_max = m.seg_max;
+	s->fec = m.fec;
 	s->last_rx_us = now;
 	s->timeouts = 0;
 	s->suspect = false;
@@ -542,6 +561,7 @@ static void on_foreign_read(struct dnbd_client *c, const struct dnbd_hdr *h,
 {
 	struct dnbd_read_req m;
 	struct dnbd_foreign *f;
+	struct dnbd_read *r;
 	enum dnbd_verdict v;
 
 	v = dnbd_decode_read(buf, len, &m);
@@ -557,7 +577,13 @@ static void on_foreign_read(struct dnbd_client *c, const struct dnbd_hdr *h,
 	    m.seg_size != c->image.seg_max)
 		return;			/* not a request we could share */
 	count(c, DNBD_CC_foreign_requests_seen, 1);
+	c->foreign_us = now;
 	f = &c->foreign[c->foreign_next++ % DNBD_FOREIGN_SLOTS];
+	/* Reads of ours in that range are shared: parity repairs both. */
+	for (r = c->pending.next; r != &c->pending; r = r->next)
+		if (r->seg0 < m.offset / m.seg_size + m.seg_count &&
+		    m.offset / m.seg_size < r->seg0 + r->nsegs)
+			r->shared = true;
 	f->seen_us = now;
 	f->seg0 = m.offset / m.seg_size;
 	f->nsegs = m.seg_count;
@@ -584,6 +610,455 @@ static void queue_progress(struct dnbd_client *c, uint16_t server,
 		    (int32_t)((uint32_t)r->sent_us - echo) > 0 &&
 		    r->deadline_us < now + r->rto_us)
 			r->deadline_us = now + r->rto_us;
+}
+
+/* ---- parity (dnbd_fec.h; docs/protocol.md section 20) ---------------- */
+
+/* Parity symbols a read holds: the most holes of a block it rebuilds. */
+#define FEC_SYMS_MAX	16
+/* Other clients are reading while one of their requests is this recent. */
+#define SHARED_US	1000000u
+
+struct dnbd_read_fec {
+	uint64_t seg0;			/* the block: segment of mask bit 0 */
+	uint64_t mask[2];
+	uint32_t block_crc;
+	unsigned int n;			/* symbols held */
+	unsigned int next;		/* next parity index to ask for */
+	bool asked;			/* a REPAIR of ours named this block */
+	uint8_t idx[FEC_SYMS_MAX];
+	uint8_t *ptr[DNBD_FEC_MAX_DATA];	/* fec_try()'s symbol table */
+	uint8_t sym[];			/* FEC_SYMS_MAX symbols, then a pad */
+};
+
+static void fec_free(struct dnbd_client *c, struct dnbd_read *r)
+{
+	if (r->fec)
+		c->env.free(c->env.ctx, r->fec);
+	r->fec = NULL;
+}
+
+static uint32_t seg_len(const struct dnbd_client *c, uint64_t seg)
+{
+	uint64_t left = c->image.size - seg * c->image.seg_max;
+
+	return left < c->image.seg_max ? (uint32_t)left : c->image.seg_max;
+}
+
+/* r's block: the segments whole in its buffer, bit i for r->seg0 + i. */
+static void read_block(const struct dnbd_client *c, const struct dnbd_read *r,
+		       uint64_t *mask)
+{
+	uint64_t last = r->seg0 + r->nsegs - 1;
+
+	mask_first(mask, r->nsegs);
+	if (r->seg0 * c->image.seg_max < r->offset)
+		mask[0] &= ~1ull;
+	if (last * c->image.seg_max + seg_len(c, last) >
+	    r->offset + r->length)
+		mask[(r->nsegs - 1) / 64] &=
+			~((uint64_t)1 << ((r->nsegs - 1) % 64));
+}
+
+static void mask_shl(uint64_t *m, unsigned int d)
+{
+	if (d >= 64) {
+		m[1] = m[0] << (d - 64);
+		m[0] = 0;
+	} else if (d) {
+		m[1] = (m[1] << d) | (m[0] >> (64 - d));
+		m[0] <<= d;
+	}
+}
+
+/*
+ * Once r holds as many parity symbols of its block as the block has
+ * holes, rebuild them in r's buffer and check the whole block against
+ * the CRC32C the parity carries: rebuilt segments count as received only
+ * if it matches (else parity_bad, and the parity is dropped).  Returns
+ * true if that finished r.
+ */
+static bool fec_try(struct dnbd_client *c, struct dnbd_read *r)
+{
+	struct dnbd_read_fec *f = r->fec;
+	uint32_t seg_max = c->image.seg_max, short_len = 0, crc = 0;
+	uint8_t *pad = f->sym + (size_t)FEC_SYMS_MAX * seg_max, *short_p = NULL;
+	uint8_t missing[FEC_SYMS_MAX], work[DNBD_FEC_WORK_LEN(FEC_SYMS_MAX)];
+	const uint8_t *par[FEC_SYMS_MAX];
+	unsigned int i, j, k = 0, h = 0;
+	bool short_missing = false;
+
+	for (i = 0; i < DNBD_FEC_MAX_DATA; i++) {
+		uint64_t seg = f->seg0 + i;
+		uint8_t *p;
+
+		if (!dnbd_mask_test(f->mask, i))
+			continue;
+		j = (unsigned int)(seg - r->seg0);
+		p = r->buf + (seg * seg_max - r->offset);
+		if (!dnbd_mask_test(r->have, j)) {
+			if (h == FEC_SYMS_MAX || h == f->n)
+				return false;	/* not yet */
+			missing[h++] = (uint8_t)k;
+		}
+		if (seg_len(c, seg) < seg_max) {	/* the image's end */
+			short_len = seg_len(c, seg);
+			short_p = p;
+			short_missing = !dnbd_mask_test(r->have, j);
+			if (!short_missing)
+				memcpy(pad, p, short_len);
+			memset(pad + short_len, 0, seg_max - short_len);
+			p = pad;
+		}
+		f->ptr[k++] = p;
+	}
+	if (!h) {
+		fec_free(c, r);		/* every hole filled by data */
+		return false;
+	}
+	for (i = 0; i < h; i++)
+		par[i] = f->sym + (size_t)i * seg_max;
+	if (dnbd_fec_decode(k, f->ptr, missing, h, par, f->idx, seg_max, work,
+			    sizeof(work)))
+		goto bad;
+	for (i = 0; i < k; i++)
+		crc = dnbd_crc32c(crc, f->ptr[i],
+				  f->ptr[i] == pad ? short_len : seg_max);
+	if (crc != f->block_crc)
+		goto bad;
+	if (short_missing)
+		memcpy(short_p, pad, short_len);
+	for (i = 0; i < DNBD_FEC_MAX_DATA; i++)
+		if (dnbd_mask_test(f->mask, i))
+			dnbd_mask_set(r->have, (unsigned int)(f->seg0 + i -
+							     r->seg0));
+	count(c, DNBD_CC_segments_rebuilt, h);
+	fec_free(c, r);
+	r->backoff = 0;
+	if (read_complete(r)) {
+		finish(c, r, 0);
+		return true;
+	}
+	return false;
+bad:
+	count(c, DNBD_CC_parity_bad, 1);
+	fec_free(c, r);
+	return false;
+}
+
+/* r's parity state for the block (seg0, mask), allocated on first use. */
+static struct dnbd_read_fec *fec_get(struct dnbd_client *c,
+				     struct dnbd_read *r, uint64_t seg0,
+				     const uint64_t *mask)
+{
+	struct dnbd_read_fec *f = r->fec;
+
+	if (f)
+		return f;
+	f = c->env.alloc(c->env.ctx, sizeof(*f) +
+			 (size_t)(FEC_SYMS_MAX + 1) * c->image.seg_max);
+	if (!f)
+		return NULL;
+	memset(f, 0, sizeof(*f));
+	f->seg0 = seg0;
+	f->mask[0] = mask[0];
+	f->mask[1] = mask[1];
+	r->fec = f;
+	return f;
+}
+
+/* Keep parity symbol m for r, whose block (from segment seg0) it is. */
+static bool fec_store(struct dnbd_client *c, struct dnbd_read *r,
+		      const struct dnbd_parity *m, uint64_t seg0)
+{
+	struct dnbd_read_fec *f = r->fec;
+	unsigned int i;
+
+	if (f && (f->seg0 != seg0 || f->mask[0] != m->mask[0] ||
+		  f->mask[1] != m->mask[1]))
+		fec_free(c, r);		/* a newer block: start over */
+	f = fec_get(c, r, seg0, m->mask);
+	if (!f)
+		return false;
+	if (!f->n) {
+		f->block_crc = m->block_crc;
+	} else if (f->block_crc != m->block_crc) {
+		count(c, DNBD_CC_parity_bad, 1);	/* two blocks in one */
+		return false;
+	}
+	if (m->index >= f->next)
+		f->next = m->index + 1u;
+	for (i = 0; i < f->n; i++)
+		if (f->idx[i] == m->index)
+			return false;	/* a duplicate */
+	if (f->n == FEC_SYMS_MAX)
+		return false;
+	memcpy(f->sym + (size_t)f->n * c->image.seg_max, m->data,
+	       c->image.seg_max);
+	f->idx[f->n++] = m->index;
+	return true;
+}
+
+/*
+ * Parity overheard before this client reads its block: with a cache (the
+ * overheard replies of the same range are kept there too), keep the last
+ * DNBD_PCACHE_SLOTS symbols, so that a read that finds its block in the
+ * cache but for a few lost segments rebuilds them without asking.
+ */
+static void pcache_put(struct dnbd_client *c, const struct dnbd_parity *m,
+		       uint64_t seg0)
+{
+	struct dnbd_pcache_slot *p;
+	unsigned int i;
+
+	if (!c->cfg.cache_bytes)
+		return;
+	if (!c->pcache_sym)
+		c->pcache_sym = c->env.alloc(c->env.ctx, (size_t)
+					     DNBD_PCACHE_SLOTS *
+					     c->image.seg_max);
+	if (!c->pcache_sym)
+		return;
+	for (i = 0; i < DNBD_PCACHE_SLOTS; i++) {
+		p = &c->pcache[i];
+		if (p->used && p->seg0 == seg0 && p->index == m->index &&
+		    p->mask[0] == m->mask[0] && p->mask[1] == m->mask[1])
+			return;		/* have it */
+	}
+	i = c->pcache_next++ % DNBD_PCACHE_SLOTS;
+	p = &c->pcache[i];
+	p->seg0 = seg0;
+	p->mask[0] = m->mask[0];
+	p->mask[1] = m->mask[1];
+	p->block_crc = m->block_crc;
+	p->index = m->index;
+	p->used = true;
+	memcpy(c->pcache_sym + (size_t)i * c->image.seg_max, m->data,
+	       c->image.seg_max);
+	count(c, DNBD_CC_parity_cached, 1);
+}
+
+static void pcache_free(struct dnbd_client *c)
+{
+	if (c->pcache_sym)
+		c->env.free(c->env.ctx, c->pcache_sym);
+	c->pcache_sym = NULL;
+	memset(c->pcache, 0, sizeof(c->pcache));
+}
+
+/* Is the block (seg0, mask) all whole segments of r?  Then mask is
+ * shifted to r's numbering. */
+static bool block_in_read(const struct dnbd_client *c,
+			  const struct dnbd_read *r, uint64_t seg0,
+			  uint64_t *mask)
+{
+	uint64_t blk[2];
+
+	if (seg0 < r->seg0 || seg0 + dnbd_mask_last(mask) >=
+	    r->seg0 + r->nsegs)
+		return false;
+	mask_shl(mask, (unsigned int)(seg0 - r->seg0));
+	read_block(c, r, blk);
+	return !(mask[0] & ~blk[0]) && !(mask[1] & ~blk[1]);
+}
+
+/* A new read with holes takes the cached parity of one block in it.
+ * Returns true if that finished r. */
+static bool pcache_take(struct dnbd_client *c, struct dnbd_read *r)
+{
+	struct dnbd_parity m;
+	unsigned int i;
+
+	if (!c->pcache_sym)
+		return false;
+	for (i = 0; i < DNBD_PCACHE_SLOTS; i++) {
+		struct dnbd_pcache_slot *p = &c->pcache[i];
+		uint64_t mask[2] = { p->mask[0], p->mask[1] };
+
+		if (!p->used || !block_in_read(c, r, p->seg0, mask) ||
+		    (r->fec && (r->fec->seg0 != p->seg0 ||
+				r->fec->mask[0] != p->mask[0] ||
+				r->fec->mask[1] != p->mask[1])))
+			continue;
+		m.seg_size = (uint16_t)c->image.seg_max;
+		m.index = p->index;
+		m.offset = p->seg0 * c->image.seg_max;
+		m.mask[0] = p->mask[0];
+		m.mask[1] = p->mask[1];
+		m.block_crc = p->block_crc;
+		m.data = c->pcache_sym + (size_t)i * c->image.seg_max;
+		if (fec_store(c, r, &m, p->seg0))
+			count(c, DNBD_CC_parity_cache_hits, 1);
+	}
+	return r->fec && fec_try(c, r);
+}
+
+static void on_parity(struct dnbd_client *c, const struct dnbd_hdr *h,
+		      const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct dnbd_parity m;
+	struct dnbd_server *s;
+	struct dnbd_read *r;
+	enum dnbd_verdict v;
+	uint64_t seg0, last, mask[2];
+
+	v = dnbd_decode_parity(buf, len, &m);
+	if (v != DNBD_OK) {
+		count_verdict(c, v);
+		return;
+	}
+	if (!c->selected)
+		return;
+	if (h->image_id != c->image.id) {
+		count(c, DNBD_CC_drop_image, 1);
+		return;
+	}
+	if (m.seg_size != c->image.seg_max) {
+		count(c, DNBD_CC_drop_segsize, 1);
+		return;
+	}
+	seg0 = m.offset / m.seg_size;
+	last = seg0 + dnbd_mask_last(m.mask);
+	if (m.offset >= c->image.size ||
+	    last >= (c->image.size + m.seg_size - 1) / m.seg_size) {
+		count(c, DNBD_CC_drop_range, 1);
+		return;
+	}
+	count(c, DNBD_CC_parity_received, 1);
+	s = srv_find(c, h->sender, c->image.id);
+	if (s) {
+		s->last_rx_us = now;
+		s->timeouts = 0;
+		s->suspect = false;
+	}
+	for (r = c->pending.next; r != &c->pending; r = r->next) {
+		mask[0] = m.mask[0];
+		mask[1] = m.mask[1];
+		if (!block_in_read(c, r, seg0, mask) ||
+		    !((mask[0] & ~r->have[0]) | (mask[1] & ~r->have[1])))
+			continue;	/* not all in r, or nothing missing */
+		if (!fec_store(c, r, &m, seg0))
+			break;
+		if (r->deadline_us < now + r->rto_us)
+			r->deadline_us = now + r->rto_us;
+		fec_try(c, r);
+		return;
+	}
+	if (seg0 < c->read_hwm || !c->cfg.cache_bytes)
+		count(c, DNBD_CC_parity_unused, 1);	/* behind us */
+	else
+		pcache_put(c, &m, seg0);
+}
+
+/*
+ * Another client asked for parity of a block: a read of ours with the
+ * same block and no more holes than that request and the parity already
+ * held will repair waits for it (NAK suppression), and asks beyond it if
+ * it must ask at all.
+ */
+static void on_foreign_repair(struct dnbd_client *c, const struct dnbd_hdr *h,
+			      const uint8_t *buf, size_t len, uint64_t now)
+{
+	struct dnbd_repair m;
+	struct dnbd_read *r;
+	enum dnbd_verdict v;
+	uint64_t blk[2];
+
+	v = dnbd_decode_repair(buf, len, &m);
+	if (v != DNBD_OK) {
+		count_verdict(c, v);
+		return;
+	}
+	if (m.blk.client_id == c->client_id) {
+		count(c, DNBD_CC_drop_own, 1);
+		return;
+	}
+	if (!c->selected || h->image_id != c->image.id ||
+	    m.blk.seg_size != c->image.seg_max)
+		return;
+	c->foreign_us = now;
+	for (r = c->pending.next; r != &c->pending; r = r->next) {
+		uint64_t holes[2];
+		unsigned int held = r->fec ? r->fec->n : 0;
+
+		if (r->seg0 != m.blk.offset / m.blk.seg_size)
+			continue;
+		read_block(c, r, blk);
+		if (blk[0] != m.blk.mask[0] || blk[1] != m.blk.mask[1])
+			continue;
+		holes[0] = blk[0] & ~r->have[0];
+		holes[1] = blk[1] & ~r->have[1];
+		r->shared = true;
+		if (dnbd_mask_count(holes) > held + m.count)
+			continue;
+		if (r->deadline_us < now + r->rto_us)
+			r->deadline_us = now + r->rto_us;
+		count(c, DNBD_CC_repairs_suppressed, 1);
+	}
+}
+
+/*
+ * Ask for parity instead of naming the holes want: when other clients
+ * read the same range (the parity repairs their different holes at
+ * once), the server offers it, and the holes are whole segments of r's
+ * block, no more than a read holds symbols.  The block is r's, whatever
+ * the request that sent the data was: every client reading this range
+ * names the same one, so the server's dedup merges their REPAIRs and
+ * sends each parity symbol once.  Holes outside want are still on their
+ * way (another client's burst); the rebuild waits for them.
+ */
+static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
+			struct dnbd_server *s, const uint64_t *want,
+			uint64_t now)
+{
+	struct dnbd_repair m;
+	struct dnbd_read_fec *f;
+	uint64_t blk[2];
+	unsigned int nholes, held, first;
+	bool retry;
+
+	if (c->cfg.no_fec || !c->cfg.multicast || !s || !s->fec ||
+	    !(r->shared || (c->foreign_us &&
+			    now - c->foreign_us < SHARED_US)))
+		return false;
+	read_block(c, r, blk);
+	if ((want[0] & ~blk[0]) || (want[1] & ~blk[1]))
+		return false;		/* a hole in a partial edge segment */
+	nholes = dnbd_mask_count(want);
+	if (!nholes || nholes > FEC_SYMS_MAX)
+		return false;
+	if (r->fec && (r->fec->seg0 != r->seg0 || r->fec->mask[0] != blk[0] ||
+		       r->fec->mask[1] != blk[1]))
+		fec_free(c, r);		/* parity of a smaller block */
+	f = fec_get(c, r, r->seg0, blk);
+	if (!f)
+		return false;
+	held = f->n;
+	first = f->next;
+	retry = f->asked;
+	if (nholes <= held || first + nholes - held > DNBD_PARITY_IDX_MAX)
+		return false;
+	memset(&m, 0, sizeof(m));
+	m.blk.client_id = c->client_id;
+	m.blk.req_id = r->req_id;
+	m.blk.echo = (uint32_t)now;
+	m.blk.target = s->id;
+	m.blk.seg_size = c->image.seg_max;
+	m.blk.offset = r->seg0 * c->image.seg_max;
+	m.blk.seg_count = r->nsegs;
+	m.blk.mask[0] = blk[0];
+	m.blk.mask[1] = blk[1];
+	m.first = (uint8_t)first;
+	m.count = (uint8_t)(nholes - held);
+	f->next = first + m.count;
+	f->asked = true;
+	r->asked[0] = want[0];
+	r->asked[1] = want[1];
+	count(c, DNBD_CC_repairs_sent, 1);
+	send_to(c, &c->cfg.group,
+		dnbd_encode_repair(c->txbuf, sizeof(c->txbuf),
+				   retry ? DNBD_F_RETRY : 0, c->image.id, &m));
+	return true;
 }
 
 /*
@@ -666,7 +1141,7 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	seg = m.offset / m.seg_size;
 	for (r = c->pending.next; r != &c->pending; r = next) {
 		bool mine = m.client_id == c->client_id &&
-			    m.req_id == r->req_id;
+			    m.req_id == r->req_id, filled = false;
 
 		next = r->next;
 		if (seg >= r->seg0 && seg < r->seg0 + r->nsegs) {
@@ -674,7 +1149,12 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 				dup = true;
 			} else {
 				read_fill(c, r, seg, m.data, m.data_len);
-				used = true;
+				used = filled = true;
+				if (!mine) {	/* another client's burst */
+					r->shared = true;
+					r->fb_client = m.client_id;
+					r->fb_req = m.req_id;
+				}
 				/* Data is flowing: progress, not loss. */
 				r->backoff = 0;
 				if (mine)
@@ -692,6 +1172,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			finish(c, r, 0);
 			continue;
 		}
+		if (filled && r->fec && fec_try(c, r))
+			continue;
 		if (!(h->flags & DNBD_F_LAST))
 			continue;
 		/* The burst we are waiting on ended with holes: ask now. */
@@ -701,6 +1183,12 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		} else if (r->wait_client && r->wait_client == m.client_id &&
 			   r->wait_req == m.req_id) {
 			dispatch(c, r, now, TX_NOSUPPRESS);
+		} else if (r->fb_client == m.client_id &&
+			   r->fb_req == m.req_id && r->tries &&
+			   dispatch(c, r, now, TX_RETRY | TX_HOLES)) {
+			/* Another client's burst that filled r ended and
+			 * left holes: they were lost (as for our own). */
+			count(c, DNBD_CC_fast_retransmits, 1);
 		}
 	}
 	if (used) {
@@ -793,6 +1281,12 @@ void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
 	case DNBD_T_READ:
 		on_foreign_read(c, &h, buf, len, now);
 		break;
+	case DNBD_T_REPAIR:
+		on_foreign_repair(c, &h, buf, len, now);
+		break;
+	case DNBD_T_PARITY:
+		on_parity(c, &h, buf, len, now);
+		break;
 	case DNBD_T_HELLO:
 		break;			/* another client looking around */
 	default:
@@ -837,6 +1331,7 @@ void dnbd_client_fini(struct dnbd_client *c)
 {
 	dnbd_client_cancel_all(c, -DNBD_ERR_CANCELED);
 	dnbd_cache_fini(&c->cache, &c->env);
+	pcache_free(c);
 	dnbd_key_wipe(&c->cfg.key);
 }
 
@@ -859,6 +1354,7 @@ int dnbd_client_select(struct dnbd_client *c,
 		uint64_t bytes = (uint64_t)c->cache.cap * c->cache.seg_size;
 
 		dnbd_cache_fini(&c->cache, &c->env);
+		pcache_free(c);
 		if (dnbd_cache_init(&c->cache, &c->env, bytes,
 				    c->image.seg_max))
 			return -DNBD_ERR_NOMEM;
@@ -901,6 +1397,9 @@ int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
 	r->backoff = 0;
 	r->rx_n = 0;
 	r->server = 0;
+	r->shared = false;
+	r->fb_client = 0;
+	r->fec = NULL;
 	r->start_us = now;
 	r->next = r->prev = NULL;
 	for (seg = r->seg0; seg <= last; seg++) {
@@ -916,6 +1415,8 @@ int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
 		finish(c, r, 0);
 		return 0;
 	}
+	if (pcache_take(c, r))
+		return 0;		/* rebuilt from parity held */
 	pending_add(c, r);
 	dispatch(c, r, now, 0);
 	return 0;

@@ -22,6 +22,7 @@
 #define DNBD_MAX_SERVERS	16
 #define DNBD_MAX_IMAGES		16
 #define DNBD_FOREIGN_SLOTS	256
+#define DNBD_PCACHE_SLOTS	256	/* parity symbols kept for later */
 
 /* Results handed to read_done() and returned by the API (negative). */
 enum dnbd_err {
@@ -74,7 +75,10 @@ struct dnbd_env {
 	X(drop_length) X(drop_type) X(drop_field) X(drop_image)	\
 	X(drop_range) X(drop_segsize) X(drop_own)			\
 	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
-	X(announces_dropped) X(server_moved) X(stall_retransmits)
+	X(announces_dropped) X(server_moved) X(stall_retransmits)	\
+	X(repairs_sent) X(repairs_suppressed) X(parity_received)	\
+	X(parity_unused) X(parity_bad) X(segments_rebuilt)		\
+	X(parity_cached) X(parity_cache_hits)
 
 #define DNBD_CC_ENUM(name) DNBD_CC_##name,
 enum dnbd_client_counter { DNBD_CLIENT_COUNTERS(DNBD_CC_ENUM) DNBD_CC_MAX };
@@ -94,6 +98,7 @@ struct dnbd_server {
 	uint32_t weight;	/* proportional to 1/srtt, 0 when down */
 	uint32_t timeouts;	/* consecutive, reset by any reply */
 	bool suspect;		/* silent at a read's timeout or stall */
+	bool fec;		/* answers REPAIR (ANNOUNCE flag) */
 	uint16_t seg_max;
 	uint64_t last_rx_us;
 	uint64_t requests;
@@ -129,7 +134,10 @@ struct dnbd_client_cfg {
 	 */
 	bool keyed;
 	struct dnbd_key key;
+	bool no_fec;			/* never ask for parity (REPAIR) */
 };
+
+struct dnbd_read_fec;			/* client.c: parity held by a read */
 
 /* One read of [offset, offset + length); the host owns the memory. */
 struct dnbd_read {
@@ -152,6 +160,18 @@ struct dnbd_read {
 	uint64_t rx_first_us, rx_last_us;	/* when the first, last came */
 	uint64_t start_us, sent_us, deadline_us;
 	uint32_t wait_client, wait_req;	/* foreign request we wait on */
+	bool shared;			/* other clients read this range */
+	uint32_t fb_client, fb_req;	/* foreign burst that last filled it */
+	struct dnbd_read_fec *fec;	/* parity received for it, or NULL */
+};
+
+/* A parity symbol overheard before a read of its block (client.c). */
+struct dnbd_pcache_slot {
+	uint64_t seg0;
+	uint64_t mask[2];
+	uint32_t block_crc;
+	uint8_t index;
+	bool used;
 };
 
 struct dnbd_foreign {
@@ -174,6 +194,10 @@ struct dnbd_client {
 	struct dnbd_server servers[DNBD_MAX_SERVERS];
 	struct dnbd_foreign foreign[DNBD_FOREIGN_SLOTS];
 	unsigned int foreign_next;
+	uint64_t foreign_us;		/* another client's request seen */
+	struct dnbd_pcache_slot pcache[DNBD_PCACHE_SLOTS];
+	uint8_t *pcache_sym;		/* their symbols, seg_max bytes each */
+	unsigned int pcache_next;
 	struct dnbd_read pending;	/* list head */
 	unsigned int n_pending;
 	struct dnbd_cache cache;

@@ -24,12 +24,15 @@ enum dnbd_type {
 	DNBD_T_READ	= 3,	/* client: send me these segments */
 	DNBD_T_REPLY	= 4,	/* server: one segment of data */
 	DNBD_T_ERROR	= 5,	/* server: that request cannot be served */
+	DNBD_T_PARITY	= 6,	/* server: one parity symbol of a block */
+	DNBD_T_REPAIR	= 7,	/* client: send me parity for this block */
 };
 
 /* Header flags. */
 #define DNBD_F_RETRY	0x0001	/* READ: a retransmission, never suppressed */
 #define DNBD_F_LAST	0x0002	/* REPLY: last segment sent for this request */
 #define DNBD_F_AUTH	0x0004	/* any: a DNBD_MAC_LEN tag ends the datagram */
+#define DNBD_F_FEC	0x0008	/* ANNOUNCE: answers REPAIR with PARITY */
 
 /* Error codes carried by DNBD_T_ERROR. */
 enum dnbd_errcode {
@@ -47,6 +50,9 @@ enum dnbd_errcode {
 #define DNBD_READ_LEN		(DNBD_HDR_LEN + 44)
 #define DNBD_REPLY_LEN		(DNBD_HDR_LEN + 24)	/* + data */
 #define DNBD_ERROR_LEN		(DNBD_HDR_LEN + 32)
+#define DNBD_PARITY_LEN		(DNBD_HDR_LEN + 32)	/* + symbol */
+#define DNBD_REPAIR_LEN		DNBD_READ_LEN
+#define DNBD_PARITY_IDX_MAX	128	/* parity symbols 0..127 per block */
 #define DNBD_NAME_MAX		255
 
 #define DNBD_SEG_MIN		512
@@ -55,7 +61,7 @@ enum dnbd_errcode {
 #define DNBD_REQ_SEGS_MAX	128	/* segments in one READ (mask bits) */
 #define DNBD_KEY_LEN		32	/* the lab key (dnbd_auth.h) */
 #define DNBD_MAC_LEN		16	/* keyed BLAKE2s-128 tag */
-#define DNBD_DGRAM_MAX		(DNBD_REPLY_LEN + DNBD_SEG_MAX + DNBD_MAC_LEN)
+#define DNBD_DGRAM_MAX		(DNBD_PARITY_LEN + DNBD_SEG_MAX + DNBD_MAC_LEN)
 
 /* Host-order view of the common header. */
 struct dnbd_hdr {
@@ -79,6 +85,7 @@ struct dnbd_announce {
 	uint64_t size;		/* image size in bytes */
 	uint32_t revision;
 	uint16_t seg_max;	/* largest segment this server sends */
+	bool fec;		/* header flag DNBD_F_FEC */
 	uint8_t name_len;
 	char name[DNBD_NAME_MAX + 1];
 };
@@ -92,6 +99,31 @@ struct dnbd_read_req {
 	uint64_t offset;	/* start of the first segment */
 	uint16_t seg_count;	/* 1..DNBD_REQ_SEGS_MAX */
 	uint64_t mask[2];	/* bit i (mask[i/64] >> (i%64)): want segment i */
+};
+
+/*
+ * REPAIR: a READ's layout and meaning (the block is the segments of the
+ * mask), plus which parity symbols are wanted: first .. first+count-1.
+ */
+struct dnbd_repair {
+	struct dnbd_read_req blk;
+	uint8_t first;
+	uint8_t count;		/* 1..DNBD_PARITY_IDX_MAX - first */
+};
+
+/*
+ * PARITY: parity symbol index of the block (offset, mask): the segments
+ * of the mask, each padded with zeros to seg_size (dnbd_fec.h).
+ * block_crc is the CRC32C of the block's segments as they are, in order,
+ * so a rebuilt block can be checked before it is used.
+ */
+struct dnbd_parity {
+	uint16_t seg_size;	/* == symbol length */
+	uint8_t index;
+	uint64_t offset;	/* segment of mask bit 0 */
+	uint64_t mask[2];
+	uint32_t block_crc;
+	const uint8_t *data;	/* seg_size bytes, into the datagram */
 };
 
 struct dnbd_reply {
@@ -169,6 +201,12 @@ size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
 size_t dnbd_encode_reply_hdr(uint8_t *buf, size_t buflen, uint16_t flags,
 			     uint16_t sender, uint64_t image_id,
 			     const struct dnbd_reply *m);
+size_t dnbd_encode_repair(uint8_t *buf, size_t buflen, uint16_t flags,
+			  uint64_t image_id, const struct dnbd_repair *m);
+/* Writes the 56-byte parity header; the caller appends seg_size bytes at
+ * buf + DNBD_PARITY_LEN and then seals, as for a reply. */
+size_t dnbd_encode_parity_hdr(uint8_t *buf, size_t buflen, uint16_t sender,
+			      uint64_t image_id, const struct dnbd_parity *m);
 size_t dnbd_encode_error(uint8_t *buf, size_t buflen, uint16_t sender,
 			 uint64_t image_id, const struct dnbd_error *m);
 /* Computes and stores the CRC of a finished datagram of len bytes. */
@@ -196,6 +234,10 @@ enum dnbd_verdict dnbd_decode_read(const uint8_t *buf, size_t len,
 				   struct dnbd_read_req *m);
 enum dnbd_verdict dnbd_decode_reply(const uint8_t *buf, size_t len,
 				    struct dnbd_reply *m);
+enum dnbd_verdict dnbd_decode_repair(const uint8_t *buf, size_t len,
+				     struct dnbd_repair *m);
+enum dnbd_verdict dnbd_decode_parity(const uint8_t *buf, size_t len,
+				     struct dnbd_parity *m);
 enum dnbd_verdict dnbd_decode_error(const uint8_t *buf, size_t len,
 				    struct dnbd_error *m);
 
@@ -208,6 +250,16 @@ static inline bool dnbd_mask_test(const uint64_t *mask, unsigned int i)
 static inline void dnbd_mask_set(uint64_t *mask, unsigned int i)
 {
 	mask[i / 64] |= (uint64_t)1 << (i % 64);
+}
+
+/* The highest segment a non-empty mask names. */
+static inline unsigned int dnbd_mask_last(const uint64_t *mask)
+{
+	unsigned int i = 127;
+
+	while (i && !dnbd_mask_test(mask, i))
+		i--;
+	return i;
 }
 
 /* Segments named by a 128-bit mask. */

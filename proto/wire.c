@@ -135,7 +135,8 @@ size_t dnbd_encode_announce(uint8_t *buf, size_t buflen, uint16_t sender,
 
 	if (buflen < len || sender == 0)
 		return 0;
-	put_hdr(buf, DNBD_T_ANNOUNCE, 0, sender, len, image_id);
+	put_hdr(buf, DNBD_T_ANNOUNCE, m->fec ? DNBD_F_FEC : 0, sender, len,
+		image_id);
 	put32(buf + 24, m->client_id);
 	put32(buf + 28, m->echo);
 	put64(buf + 32, m->size);
@@ -148,14 +149,17 @@ size_t dnbd_encode_announce(uint8_t *buf, size_t buflen, uint16_t sender,
 	return len;
 }
 
-size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
-			uint64_t image_id, const struct dnbd_read_req *m)
+/* READ and REPAIR share one layout; REPAIR uses bytes 50 and 51. */
+static size_t encode_req(uint8_t *buf, size_t buflen, uint8_t type,
+			 uint16_t flags, uint64_t image_id,
+			 const struct dnbd_read_req *m, uint8_t first,
+			 uint8_t count)
 {
 	if (buflen < DNBD_READ_LEN || m->seg_count == 0 ||
 	    m->seg_count > DNBD_REQ_SEGS_MAX || m->seg_size < DNBD_SEG_MIN ||
 	    m->seg_size > DNBD_SEG_MAX || m->offset % m->seg_size)
 		return 0;
-	put_hdr(buf, DNBD_T_READ, flags, 0, DNBD_READ_LEN, image_id);
+	put_hdr(buf, type, flags, 0, DNBD_READ_LEN, image_id);
 	put32(buf + 24, m->client_id);
 	put32(buf + 28, m->req_id);
 	put32(buf + 32, m->echo);
@@ -163,11 +167,47 @@ size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
 	put16(buf + 38, m->seg_size);
 	put64(buf + 40, m->offset);
 	put16(buf + 48, m->seg_count);
-	put16(buf + 50, 0);
+	put8(buf + 50, first);
+	put8(buf + 51, count);
 	put64(buf + 52, m->mask[0]);
 	put64(buf + 60, m->mask[1]);
 	dnbd_seal(buf, DNBD_READ_LEN);
 	return DNBD_READ_LEN;
+}
+
+size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
+			uint64_t image_id, const struct dnbd_read_req *m)
+{
+	return encode_req(buf, buflen, DNBD_T_READ, flags, image_id, m, 0, 0);
+}
+
+size_t dnbd_encode_repair(uint8_t *buf, size_t buflen, uint16_t flags,
+			  uint64_t image_id, const struct dnbd_repair *m)
+{
+	if (!m->count || m->first + m->count > DNBD_PARITY_IDX_MAX)
+		return 0;
+	return encode_req(buf, buflen, DNBD_T_REPAIR, flags, image_id,
+			  &m->blk, m->first, m->count);
+}
+
+size_t dnbd_encode_parity_hdr(uint8_t *buf, size_t buflen, uint16_t sender,
+			      uint64_t image_id, const struct dnbd_parity *m)
+{
+	size_t len = DNBD_PARITY_LEN + (size_t)m->seg_size;
+
+	if (buflen < len || sender == 0 || m->seg_size < DNBD_SEG_MIN ||
+	    m->seg_size > DNBD_SEG_MAX || m->offset % m->seg_size ||
+	    m->index >= DNBD_PARITY_IDX_MAX || (!m->mask[0] && !m->mask[1]))
+		return 0;
+	put_hdr(buf, DNBD_T_PARITY, 0, sender, len, image_id);
+	put16(buf + 24, m->seg_size);
+	put8(buf + 26, m->index);
+	put8(buf + 27, 0);
+	put64(buf + 28, m->offset);
+	put64(buf + 36, m->mask[0]);
+	put64(buf + 44, m->mask[1]);
+	put32(buf + 52, m->block_crc);
+	return len;
 }
 
 size_t dnbd_encode_reply_hdr(uint8_t *buf, size_t buflen, uint16_t flags,
@@ -285,10 +325,47 @@ enum dnbd_verdict dnbd_decode_announce(const uint8_t *buf, size_t len,
 	m->size = get64(buf + 32);
 	m->revision = get32(buf + 40);
 	m->seg_max = get16(buf + 44);
+	m->fec = get16(buf + 6) & DNBD_F_FEC;
 	if (m->seg_max < DNBD_SEG_MIN || m->seg_max > DNBD_SEG_MAX)
 		return DNBD_BAD_FIELD;
 	return get_name(buf + DNBD_ANNOUNCE_LEN, len - DNBD_ANNOUNCE_LEN,
 			get16(buf + 48), &m->name_len, m->name);
+}
+
+enum dnbd_verdict dnbd_decode_repair(const uint8_t *buf, size_t len,
+				     struct dnbd_repair *m)
+{
+	enum dnbd_verdict v = dnbd_decode_read(buf, len, &m->blk);
+
+	if (v != DNBD_OK)
+		return v;
+	m->first = buf[50];
+	m->count = buf[51];
+	if (!m->count || m->first + m->count > DNBD_PARITY_IDX_MAX)
+		return DNBD_BAD_FIELD;
+	return DNBD_OK;
+}
+
+enum dnbd_verdict dnbd_decode_parity(const uint8_t *buf, size_t len,
+				     struct dnbd_parity *m)
+{
+	if (len < DNBD_PARITY_LEN)
+		return DNBD_BAD_SHORT;
+	if (get16(buf + 12) == 0)
+		return DNBD_BAD_FIELD;
+	m->seg_size = get16(buf + 24);
+	m->index = buf[26];
+	m->offset = get64(buf + 28);
+	m->mask[0] = get64(buf + 36);
+	m->mask[1] = get64(buf + 44);
+	m->block_crc = get32(buf + 52);
+	m->data = buf + DNBD_PARITY_LEN;
+	if (m->seg_size < DNBD_SEG_MIN || m->seg_size > DNBD_SEG_MAX ||
+	    m->offset % m->seg_size || len - DNBD_PARITY_LEN != m->seg_size ||
+	    m->index >= DNBD_PARITY_IDX_MAX || buf[27] ||
+	    (!m->mask[0] && !m->mask[1]))
+		return DNBD_BAD_FIELD;
+	return DNBD_OK;
 }
 
 enum dnbd_verdict dnbd_decode_read(const uint8_t *buf, size_t len,

@@ -35,7 +35,8 @@ vmk_need_pkgs perl binutils xz-utils || fail "cannot install perl, binutils, xz-
 [[ -f "$CP" ]] || fetch_checkpatch || fail "cannot get checkpatch.pl from linux-source-6.1"
 # Of proto/ (shared with userspace), the files that must be clean too:
 # the CRC32C glue onto the kernel's crc32c().
-PROTO_CLEAN=("$KM_REPO/proto/crc32c.c" "$KM_REPO/proto/dnbd_port.h")
+PROTO_CLEAN=("$KM_REPO/proto/crc32c.c" "$KM_REPO/proto/dnbd_port.h"
+	"$KM_REPO/proto/fec.c" "$KM_REPO/proto/dnbd_fec.h")
 out=$(perl "$CP" --no-tree --show-types \
 	--ignore LINUX_VERSION_CODE,CONSTANT_COMPARISON \
 	-f "$KM_REPO"/kmod/*.c "$KM_REPO"/kmod/*.h "${PROTO_CLEAN[@]}" 2>&1) || true

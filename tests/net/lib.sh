@@ -227,10 +227,15 @@ net_port_tx_bytes() {
 
 # net_loss NAME PERCENT: drop PERCENT% of dnbd datagrams arriving at NAME.
 # One random draw per packet: a server's reply (sport 5001 to dport 5001)
-# must not meet two rules and be lost twice as often.
+# must not meet two rules and be lost twice as often.  Per datagram, as on
+# a wire: the bridge port to NAME cuts GSO trains (UDP GSO, TCP TSO) into
+# their datagrams and segments (gso_max_segs 1), as a switch forwards
+# frames; otherwise a veth hands the whole train to NAME and nftables
+# drops up to 45 datagrams in one draw.  net_loss_off undoes both.
 net_loss() {
 	local ns p=$2
 	ns=$(net_ns "$1")
+	ip -n "$NET_BR" link set "p-$1" gso_max_segs 1
 	ip netns exec "$ns" nft -f - <<EOF
 table inet lossy {
 	chain in {
@@ -240,6 +245,11 @@ table inet lossy {
 	}
 }
 EOF
+}
+
+net_loss_off() {
+	ip netns exec "$(net_ns "$1")" nft delete table inet lossy
+	ip -n "$NET_BR" link set "p-$1" gso_max_segs 65535
 }
 
 # Packets the lossy table dropped in host NAME (both rules).

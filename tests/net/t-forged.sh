@@ -86,6 +86,16 @@ for kind in reply-badcrc reply-foreign reply-revision reply-range \
 	forge_bg "$kind" 30000 --spread --name "$name" --revision "$rev"
 	forge_pids+=("$NET_LAST_PID")
 done
+# Parity for the blocks the client reads (dnbd-cat: 127-segment chunks):
+# garbled (a CRC-valid datagram whose symbol and block CRC are random),
+# and damaged after sealing.  Neither may yield a wrong byte.  And REPAIR
+# requests to the server, which it answers within its rate.
+for kind in parity-garbled parity-badcrc; do
+	forge_bg "$kind" 30000 --spread --segs 127
+	forge_pids+=("$NET_LAST_PID")
+done
+forge_bg repair-flood 300 --spread --segs 127
+forge_pids+=("$NET_LAST_PID")
 # Replays: genuine replies duplicated, and another image's datagrams.
 net_bg rogue "$W/forge-replay-dup.log" "$DNBD_FORGE" --kind replay \
 	--from "$GROUP" --to "$GROUP" --iface eth0 --dup 2 --count 100000 \
@@ -132,14 +142,16 @@ pass "sha256 matches under forged traffic ($secs s)"
 cc() { json_num "$W/cl.json" ".counters.$1"; }
 info "client: $(jq -c '.counters | {crc_failures, drop_image, drop_range,
 	drop_length, drop_short, drop_field, drop_magic, drop_segsize,
-	segments_duplicate, announces_dropped, server_moved}' "$W/cl.json")"
+	segments_duplicate, announces_dropped, server_moved, parity_received,
+	parity_bad, parity_unused, parity_cached, segments_rebuilt}' "$W/cl.json")"
 # forge_sent KIND: datagrams that forger sent (its last log line).
 forge_sent() {
 	sed -n 's/.*: \([0-9]*\) sent, .*/\1/p' "$W/forge-$1.log" | tail -n 1
 }
 for kind in reply-badcrc reply-foreign reply-revision reply-range \
 	reply-trunc reply-short reply-oversize reply-huge reply-misaligned \
-	reply-segsize announce-bogus announce-collide; do
+	reply-segsize announce-bogus announce-collide parity-garbled \
+	parity-badcrc repair-flood; do
 	n=$(forge_sent "$kind")
 	((${n:-0} > 0)) || fail "forger $kind sent nothing"
 	info "forger $kind: $n sent"
@@ -164,7 +176,8 @@ at_least() {
 		fail "client $counter is $(cc "$counter"), under a quarter of" \
 			"the $sum datagrams sent by $*"
 }
-at_least crc_failures reply-badcrc
+at_least crc_failures reply-badcrc parity-badcrc
+at_least parity_received parity-garbled
 # Also the other image's replies and announcements (replayed).
 at_least drop_image reply-foreign reply-revision
 at_least drop_range reply-range
@@ -209,6 +222,9 @@ info "server: $(jq -c '.counters | {crc_failures, requests_out_of_range,
 (($(sc requests_out_of_range) > 0)) ||
 	fail "server requests_out_of_range is 0 (read-range)"
 (($(sc errors_sent) > 0)) || fail "server errors_sent is 0 (read-range)"
+(($(sc repairs) > 0 && $(sc parity_sent) > 0)) ||
+	fail "server repairs $(sc repairs), parity_sent $(sc parity_sent)" \
+		"after a REPAIR flood"
 pass "server rejected forged requests and answered out-of-range with ERROR"
 
 rc=0

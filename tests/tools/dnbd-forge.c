@@ -57,6 +57,9 @@ enum kind {
 	K_HELLO_FLOOD,
 	K_REPLAY,
 	K_REPLY_TRAIN,
+	K_PARITY_GARBLED,
+	K_PARITY_BADCRC,
+	K_REPAIR_FLOOD,
 	K_MAX
 };
 
@@ -77,6 +80,9 @@ static const char *const kind_names[K_MAX] = {
 	[K_REPLY_HUGE] = "reply-huge",
 	[K_REPLY_MISALIGNED] = "reply-misaligned",
 	[K_REPLY_SEGSIZE] = "reply-segsize",
+	[K_PARITY_GARBLED] = "parity-garbled",
+	[K_PARITY_BADCRC] = "parity-badcrc",
+	[K_REPAIR_FLOOD] = "repair-flood",
 	[K_ANNOUNCE_COLLIDE] = "announce-collide",
 	[K_ANNOUNCE_FAKE] = "announce-fake",
 	[K_HELLO_FLOOD] = "hello-flood",
@@ -149,8 +155,13 @@ static const char usage_text[] =
 	"                   number --bad K (0-based) has a payload byte flipped\n"
 	"                   after sealing.  --count trains, each N segments on\n"
 	"                   from the last (--interval-ms apart).\n"
+	"  parity-garbled   valid PARITY (random symbol and block CRC) for the block\n"
+	"                   of --segs segments at --offset\n"
+	"  parity-badcrc    the same with one symbol byte flipped after sealing\n"
+	"  repair-flood     valid REPAIRs for 32 parity symbols of that block\n"
 	"read-flood takes --segs N (1..128 segments each), --retry and\n"
-	"--target ID (the server asked; default 0, any).\n"
+	"--target ID (the server asked; default 0, any); so do the parity and\n"
+	"repair kinds, whose --spread picks blocks on a --segs grid.\n"
 	"--spread (with --size): REPLYs at random full segments, not --offset.\n"
 	"--key-file F tags every datagram with that key (a rogue with a key).\n"
 	"--size is required by reply-range and read-range.  Defaults: --port 5001\n"
@@ -472,6 +483,13 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 	 * be waiting for. */
 	if (o->spread && o->have_size && o->size >= o->seg_size)
 		off = rng() % (o->size / o->seg_size) * o->seg_size;
+	/* Parity and repair: a block on the --segs grid that lies whole in
+	 * the image, as a reader's (dnbd-cat's 127-segment chunks). */
+	if ((o->kind == K_PARITY_GARBLED || o->kind == K_PARITY_BADCRC ||
+	     o->kind == K_REPAIR_FLOOD) && o->spread && o->have_size &&
+	    o->size >= o->seg_size * o->segs)
+		off = rng() % (o->size / (o->seg_size * o->segs)) *
+		      o->seg_size * o->segs;
 	switch (o->kind) {
 	case K_REPLY_REVISION:
 		return build_reply(buf, buflen, o,
@@ -567,6 +585,48 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		return dnbd_encode_read(buf, buflen,
 					o->retry ? DNBD_F_RETRY : 0,
 					o->image_id, &m);
+	}
+	case K_PARITY_GARBLED:
+	case K_PARITY_BADCRC: {
+		struct dnbd_parity m;
+		unsigned int k;
+
+		memset(&m, 0, sizeof(m));
+		m.seg_size = (uint16_t)o->seg_size;
+		m.index = (uint8_t)(rng() % DNBD_PARITY_IDX_MAX);
+		m.offset = off;
+		m.block_crc = (uint32_t)rng();
+		for (k = 0; k < o->segs; k++)
+			dnbd_mask_set(m.mask, k);
+		len = dnbd_encode_parity_hdr(buf, buflen, (uint16_t)o->sender,
+					     o->image_id, &m);
+		if (!len)
+			return 0;
+		rng_fill(buf + DNBD_PARITY_LEN, m.seg_size);
+		dnbd_seal(buf, len);
+		if (o->kind == K_PARITY_BADCRC)
+			buf[DNBD_PARITY_LEN] ^= 0x01;
+		return len;
+	}
+	case K_REPAIR_FLOOD: {
+		struct dnbd_repair m;
+		unsigned int k;
+
+		memset(&m, 0, sizeof(m));
+		m.blk.client_id = rng_nonzero32();
+		m.blk.req_id = (uint32_t)rng();
+		m.blk.echo = (uint32_t)rng();
+		m.blk.seg_size = (uint16_t)o->seg_size;
+		m.blk.offset = off;
+		m.blk.seg_count = (uint16_t)o->segs;
+		m.blk.target = (uint16_t)o->target;
+		for (k = 0; k < o->segs; k++)
+			dnbd_mask_set(m.blk.mask, k);
+		m.first = (uint8_t)(rng() % (DNBD_PARITY_IDX_MAX - 32));
+		m.count = 32;
+		return dnbd_encode_repair(buf, buflen,
+					  o->retry ? DNBD_F_RETRY : 0,
+					  o->image_id, &m);
 	}
 	case K_GARBAGE:
 		len = 1 + rng() % 1500;

@@ -7,6 +7,7 @@
  */
 #include "check.h"
 #include "dnbd_client.h"
+#include "dnbd_fec.h"
 
 int main(void);
 
@@ -120,7 +121,8 @@ static void announce(struct dnbd_client *c, uint16_t id, uint32_t echo,
 {
 	struct dnbd_announce m = { .client_id = c->client_id, .echo = echo,
 				   .size = IMG_SIZE, .revision = 1,
-				   .seg_max = 8900, .name_len = 4 };
+				   .seg_max = 8900, .name_len = 4,
+				   .fec = true };
 	uint8_t buf[DNBD_DGRAM_MAX];
 	struct dnbd_addr from = addr_of((uint8_t)id);
 	size_t len;
@@ -177,6 +179,44 @@ static void serve(struct dnbd_client *c, unsigned int i, uint16_t id,
 				 k == last ? DNBD_F_LAST : 0);
 		dnbd_client_input(c, buf, len, &out[i].to, now);
 	}
+}
+
+/* Parity symbol idx of the block (seg0, mask) as the server makes it;
+ * flip: a byte of the symbol to garble (or -1). */
+static size_t make_parity(uint8_t *buf, uint16_t sender, uint64_t seg0,
+			  const uint64_t *mask, unsigned int idx, int flip)
+{
+	struct dnbd_parity m = { .seg_size = SEG, .index = (uint8_t)idx,
+				 .offset = seg0 * SEG,
+				 .mask = { mask[0], mask[1] } };
+	static uint8_t pad[SEG];
+	const uint8_t *data[DNBD_FEC_MAX_DATA];
+	unsigned int i, k = 0;
+	size_t len;
+
+	for (i = 0; i < 128; i++) {
+		uint64_t off = (seg0 + i) * SEG;
+		uint64_t n = IMG_SIZE - off < SEG ? IMG_SIZE - off : SEG;
+
+		if (!dnbd_mask_test(mask, i))
+			continue;
+		m.block_crc = dnbd_crc32c(m.block_crc, image + off, n);
+		if (n < SEG) {
+			memset(pad, 0, sizeof(pad));
+			memcpy(pad, image + off, n);
+			data[k++] = pad;
+		} else {
+			data[k++] = image + off;
+		}
+	}
+	len = dnbd_encode_parity_hdr(buf, DNBD_DGRAM_MAX, sender, image_id,
+				     &m);
+	CHECK_EQ(len, DNBD_PARITY_LEN + SEG);
+	CHECK(dnbd_fec_encode(k, data, SEG, idx, buf + DNBD_PARITY_LEN));
+	if (flip >= 0)
+		buf[DNBD_PARITY_LEN + flip] ^= 0x40;
+	dnbd_seal(buf, len);
+	return len;
 }
 
 static void decode_read(unsigned int i, struct dnbd_read_req *rq,
@@ -964,6 +1004,76 @@ static void test_keyed(void)
 		CHECK_EQ(((uint8_t *)&c.cfg.key)[i], 0);
 }
 
+/*
+ * Repair by parity: a read that shares its range with another client
+ * asks for as many parity symbols of its block as it has holes (REPAIR),
+ * rebuilds them, and checks the block against the parity's CRC: garbled
+ * parity is counted and never yields a byte.
+ */
+static void test_parity_repair(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[30 * SEG];
+	struct dnbd_read r = { .offset = 100 * SEG, .length = 30 * SEG,
+			       .buf = dst };
+	struct dnbd_read_req rq;
+	struct dnbd_repair rp;
+	struct dnbd_hdr h;
+	uint8_t buf[DNBD_DGRAM_MAX];
+	uint64_t lost = (1ull << 3) | (1ull << 17) | (1ull << 29), now = 10000;
+	unsigned int i;
+	size_t len;
+
+	setup(&c, 0);
+	select_image(&c, 1000);
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	decode_read(0, &rq, &h);
+	/* Segment 0 comes from another client's burst: a shared range. */
+	len = make_reply(buf, rq.target, 0x77, 5, 0, 100, 0);
+	dnbd_client_input(&c, buf, len, &out[0].to, now + 10);
+	serve(&c, 0, rq.target, lost | 1, now + 20);
+	CHECK_EQ(n_done, 0);
+	/* The LAST (segment 29) is lost too: the stall timer asks. */
+	dnbd_client_timer(&c, r.deadline_us);
+	CHECK_EQ(n_out, 2);
+	CHECK_EQ(dnbd_decode_hdr(out[1].buf, out[1].len, &h), DNBD_OK);
+	CHECK_EQ(h.type, DNBD_T_REPAIR);
+	CHECK_EQ(dnbd_decode_repair(out[1].buf, out[1].len, &rp), DNBD_OK);
+	CHECK_EQ(rp.first, 0);
+	CHECK_EQ(rp.count, 3);
+	CHECK_EQ(rp.blk.offset, 100 * SEG);
+	CHECK_EQ(rp.blk.mask[0], (1ull << 30) - 1);
+	CHECK_EQ(rp.blk.mask[1], 0);
+	CHECK_EQ(c.counters[DNBD_CC_repairs_sent], 1);
+	/* A garbled symbol (CRC-valid datagram): rebuilt block is wrong. */
+	for (i = 0; i < 3; i++) {
+		len = make_parity(buf, rp.blk.target, 100, rp.blk.mask, i,
+				  i == 1 ? 7 : -1);
+		dnbd_client_input(&c, buf, len, &out[0].to, now + 100);
+	}
+	CHECK_EQ(c.counters[DNBD_CC_parity_received], 3);
+	CHECK_EQ(c.counters[DNBD_CC_parity_bad], 1);
+	CHECK_EQ(c.counters[DNBD_CC_segments_rebuilt], 0);
+	CHECK_EQ(n_done, 0);
+	/* Asked again: new indices, RETRY; good parity rebuilds it. */
+	dnbd_client_timer(&c, r.deadline_us);
+	CHECK_EQ(n_out, 3);
+	CHECK_EQ(dnbd_decode_hdr(out[2].buf, out[2].len, &h), DNBD_OK);
+	CHECK_EQ(h.type, DNBD_T_REPAIR);
+	CHECK_EQ(dnbd_decode_repair(out[2].buf, out[2].len, &rp), DNBD_OK);
+	CHECK_EQ(rp.count, 3);
+	for (i = 0; i < 3; i++) {
+		len = make_parity(buf, rp.blk.target, 100, rp.blk.mask,
+				  rp.first + i, -1);
+		dnbd_client_input(&c, buf, len, &out[0].to, now + 200);
+	}
+	CHECK_EQ(c.counters[DNBD_CC_segments_rebuilt], 3);
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK(!memcmp(dst, image + 100 * SEG, sizeof(dst)));
+	dnbd_client_fini(&c);
+}
+
 int main(void)
 {
 	unsigned int i;
@@ -976,6 +1086,7 @@ int main(void)
 	test_keyed();
 	test_rtt_weights();
 	test_failover();
+	test_parity_repair();
 	test_down_after_timeouts();
 	test_queue_progress();
 	test_suppression_and_cache();

@@ -181,11 +181,95 @@ static void test_rejects(void)
 	}
 }
 
+/* REPAIR (a READ plus first/count) and PARITY (header + one symbol). */
+static void test_fec_messages(void)
+{
+	uint8_t buf[DNBD_DGRAM_MAX], sym[1400];
+	struct dnbd_hdr h;
+	struct dnbd_repair rp = {
+		.blk = { .client_id = 3, .req_id = 4, .echo = 5, .target = 2,
+			 .seg_size = 1400, .offset = 1400ull * 254,
+			 .seg_count = 127, .mask = { ~0ull, ~0ull >> 1 } },
+		.first = 3, .count = 5 };
+	struct dnbd_repair rp2;
+	struct dnbd_parity pa = { .seg_size = 1400, .index = 127,
+				  .offset = 1400ull * 127,
+				  .mask = { 0x5, 1ull << 62 },
+				  .block_crc = 0xdeadbeef };
+	struct dnbd_parity pa2;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(sym); i++)
+		sym[i] = (uint8_t)(i * 7);
+	len = dnbd_encode_repair(buf, sizeof(buf), DNBD_F_RETRY, 77, &rp);
+	CHECK_EQ(len, DNBD_REPAIR_LEN);
+	CHECK_EQ(dnbd_decode_hdr(buf, len, &h), DNBD_OK);
+	CHECK_EQ(h.type, DNBD_T_REPAIR);
+	CHECK_EQ(h.flags, DNBD_F_RETRY);
+	CHECK_EQ(dnbd_decode_repair(buf, len, &rp2), DNBD_OK);
+	CHECK_EQ(rp2.first, 3);
+	CHECK_EQ(rp2.count, 5);
+	CHECK(!memcmp(&rp.blk.mask, &rp2.blk.mask, sizeof(rp.blk.mask)));
+	CHECK_EQ(rp2.blk.offset, rp.blk.offset);
+	CHECK_EQ(rp2.blk.seg_count, 127);
+	CHECK_EQ(rp2.blk.req_id, 4);
+	/* Parity indices end at 127; no count, no repair. */
+	rp.count = 126;
+	CHECK_EQ(dnbd_encode_repair(buf, sizeof(buf), 0, 77, &rp), 0);
+	rp.count = 0;
+	CHECK_EQ(dnbd_encode_repair(buf, sizeof(buf), 0, 77, &rp), 0);
+	rp.first = 120;
+	rp.count = 8;
+	len = dnbd_encode_repair(buf, sizeof(buf), 0, 77, &rp);
+	CHECK_EQ(len, DNBD_REPAIR_LEN);
+	buf[51] = 9;	/* 120 + 9 > 128 */
+	dnbd_seal(buf, len);
+	CHECK_EQ(dnbd_decode_repair(buf, len, &rp2), DNBD_BAD_FIELD);
+	buf[51] = 0;
+	dnbd_seal(buf, len);
+	CHECK_EQ(dnbd_decode_repair(buf, len, &rp2), DNBD_BAD_FIELD);
+
+	len = dnbd_encode_parity_hdr(buf, sizeof(buf), 2, 77, &pa);
+	CHECK_EQ(len, DNBD_PARITY_LEN + 1400);
+	memcpy(buf + DNBD_PARITY_LEN, sym, sizeof(sym));
+	dnbd_seal(buf, len);
+	CHECK_EQ(dnbd_decode_hdr(buf, len, &h), DNBD_OK);
+	CHECK_EQ(h.type, DNBD_T_PARITY);
+	CHECK_EQ(h.sender, 2);
+	CHECK_EQ(dnbd_decode_parity(buf, len, &pa2), DNBD_OK);
+	CHECK_EQ(pa2.index, 127);
+	CHECK_EQ(pa2.offset, pa.offset);
+	CHECK_EQ(pa2.mask[0], 0x5);
+	CHECK_EQ(pa2.mask[1], 1ull << 62);
+	CHECK_EQ(pa2.block_crc, 0xdeadbeef);
+	CHECK(!memcmp(pa2.data, sym, sizeof(sym)));
+	/* The symbol is exactly seg_size long. */
+	CHECK_EQ(dnbd_decode_parity(buf, len - 1, &pa2), DNBD_BAD_FIELD);
+	CHECK_EQ(dnbd_decode_parity(buf, DNBD_PARITY_LEN - 1, &pa2),
+		 DNBD_BAD_SHORT);
+	buf[27] = 1;	/* reserved */
+	CHECK_EQ(dnbd_decode_parity(buf, len, &pa2), DNBD_BAD_FIELD);
+	buf[27] = 0;
+	buf[26] = 128;	/* index */
+	CHECK_EQ(dnbd_decode_parity(buf, len, &pa2), DNBD_BAD_FIELD);
+	buf[26] = 0;
+	memset(buf + 36, 0, 16);	/* empty block */
+	CHECK_EQ(dnbd_decode_parity(buf, len, &pa2), DNBD_BAD_FIELD);
+	/* A client never sends parity. */
+	pa.index = 128;
+	CHECK_EQ(dnbd_encode_parity_hdr(buf, sizeof(buf), 2, 77, &pa), 0);
+	pa.index = 0;
+	CHECK_EQ(dnbd_encode_parity_hdr(buf, sizeof(buf), 0, 77, &pa), 0);
+	pa.offset = 1;
+	CHECK_EQ(dnbd_encode_parity_hdr(buf, sizeof(buf), 2, 77, &pa), 0);
+}
+
 int main(void)
 {
 	test_crc();
 	test_image_id();
 	test_roundtrip();
+	test_fec_messages();
 	test_rejects();
 	return check_report("test-wire");
 }
