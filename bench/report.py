@@ -27,7 +27,7 @@ import sys
 RAW, OUT = "", ""
 PLOTS = "bench"  # the plots' folder, relative to OUT
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIOS = "1 2 3 4 5 6 7"
+SCENARIOS = "1 2 3 4 5 6 7 8"
 
 
 def selected(m, n):
@@ -498,6 +498,8 @@ def sec3(rows, m, res):
         br = bv / b0 if bv and b0 else None
         if p == "5":
             res["s3_rel5"] = dr
+        if p == "10":
+            res["s3_rel10"] = dr
         lines.append([f"{p} %", f(dv), f(dr, 2), f(note(d, "rerequested"), 0) if d else "–",
                       f(note(d, "timeouts"), 0) if d else "–",
                       f(bv) if bv else "failed", f(br, 2), ratio(dv, bv)])
@@ -506,6 +508,42 @@ def sec3(rows, m, res):
                       "nbd-server MB/s", "nbd relative", "dnbd / nbd"], lines))
     out.append(f"\n![loss]({PLOTS}/s3-loss.png)\n")
     return "\n".join(out), plot
+
+
+def sec8(rows, m, res):
+    """Scenario 8: loss at every client, independently."""
+    if not selected(m, 8):
+        return not_run(8, "Loss at every client")
+    n = m.get("mloss_n", "?")
+    out = [f"## 8. {n} clients, each losing p % ({int(m['loss_mib'])} MiB image)\n",
+           f"nftables in each of the {n} clients drops each arriving dnbd datagram (and each "
+           "nbd TCP segment) with probability p, independently; the server's port is clean. The "
+           "bridge port of each client cuts GSO trains into their datagrams first, as a switch "
+           f"forwards frames. The {n} read the image at once. *dnbd*: parity repair (the "
+           "default); *dnbd --no-fec*: every client names its own lost segments; nbd-server: "
+           "one TCP connection per reader, stopped after "
+           f"{m.get('loss_timeout', '?')} s (\"failed\"). Egress is what the server's port "
+           "sent, against the image.\n"]
+    lines = []
+    for p in m.get("mlosses", "").split():
+        for sys_, label in (("dnbd", "dnbd"), ("dnbd-nofec", "dnbd --no-fec"),
+                            ("nbd-server", "nbd-server")):
+            r = (runs(rows, "s8", sys_, p) or [None])[0]
+            if not r:
+                continue
+            bad = r["wall_s"] == "-"
+            dn = sys_.startswith("dnbd")
+            lines.append([f"{p} %", label, "failed" if bad else f(num(r["wall_s"]), 2),
+                          "–" if bad else f(mbps(r)), f(egress_x(r), 3),
+                          f(note(r, "rebuilt"), 0) if dn else "–",
+                          f(note(r, "repairs"), 0) if dn else "–",
+                          f(note(r, "rerequested"), 0) if dn else "–",
+                          f(note(r, "timeouts"), 0) if dn else "–"])
+            res[f"s8_{sys_}_{p}"] = (None if bad else num(r["wall_s"]), egress_x(r))
+    out.append(table(["loss", "system", "wall s", "MB/s per reader", "egress × image",
+                      "segments rebuilt", "REPAIRs", "re-requested segments", "timeouts"],
+                     lines, left=2))
+    return "\n".join(out)
 
 
 def sec4(m, res):
@@ -1091,6 +1129,25 @@ def goals13(rows, res, m):
     return out
 
 
+def goals14(rows, res, m):
+    """The goals of issue 14 that this benchmark measures."""
+    out = []
+    r5, r10 = res.get("s3_rel5"), res.get("s3_rel10")
+    out.append(goal("one client, 5 % loss both ways (scenario 3)", "≥ 0.90 of no loss", "",
+                    f"{f(r5, 2)}" if r5 is not None else "–",
+                    None if r5 is None else r5 >= 0.90, "loss"))
+    out.append(goal("one client, 10 % loss both ways (scenario 3)", "≥ 0.80 of no loss", "",
+                    f"{f(r10, 2)}" if r10 is not None else "–",
+                    None if r10 is None else r10 >= 0.80, "loss"))
+    d, o = res.get("s8_dnbd_5"), res.get("s8_dnbd-nofec_5")
+    out.append(goal(f"{m.get('mloss_n', '?')} clients each losing 5 % (scenario 8)",
+                    "egress ≤ 1.20× image", "",
+                    (f"{f(d[1], 3)}× (--no-fec: {f(o[1], 3)}×)" if o else f"{f(d[1], 3)}×")
+                    if d else "–",
+                    None if not d or d[1] is None else d[1] <= 1.20, "loss8"))
+    return out
+
+
 def goals6(rows, res, m):
     """The earlier goals of issue 6."""
     out = []
@@ -1121,7 +1178,7 @@ def status_cell(g):
     return {"not met": "**not met**", "not run": "not run"}.get(g["status"], g["status"])
 
 
-def sec_targets(g13, g6):
+def sec_targets(g13, g6, g14=()):
     head = ["goal", "must reach", "target", "measured", "", "what the figures show"]
     t13 = table(head, [[g["name"], g["goal"], g["target"], g["measured"], status_cell(g),
                         g["why"]] for g in g13], left=6)
@@ -1133,6 +1190,9 @@ def sec_targets(g13, g6):
             "the scenario was left out (BENCH_ONLY) or gave no figure to judge (a peer's CPU "
             "time below the 10 ms clock tick in a tiny run).\n\n"
             "### Issue 13: transport at line rate\n\n" + t13 +
+            ("\n### Issue 14: loss (what this benchmark measures of it)\n\n" +
+             table(head6, [[g["name"], g["goal"], g["measured"], status_cell(g), g["why"]]
+                           for g in g14], left=5) if g14 else "") +
             "\n### Earlier goals (issue 6)\n\n" + t6)
 
 
@@ -1244,11 +1304,12 @@ def main():
     s5 = sec5(m, res)
     s6, p6 = sec6(rows, m, res)
     s7, p7 = sec7(rows, m, res)
+    s8 = sec8(rows, m, res)
     plots(p1, p2, p3, p6, p7)
-    g13, g6 = goals13(rows, res, m), goals6(rows, res, m)
-    short = shortfalls(res, m, rows, g13 + g6)
-    parts = ["# dnbd benchmarks\n", machine(m), sec_targets(g13, g6), short,
-             s1, s2, s3, s4, s5, s6, s7, sec_profile(m), sec_kmod(),
+    g13, g6, g14 = goals13(rows, res, m), goals6(rows, res, m), goals14(rows, res, m)
+    short = shortfalls(res, m, rows, g13 + g6 + g14)
+    parts = ["# dnbd benchmarks\n", machine(m), sec_targets(g13, g6, g14), short,
+             s1, s2, s3, s4, s5, s6, s7, s8, sec_profile(m), sec_kmod(),
              "## Raw figures\n\nbench/run.sh keeps them in `build/bench/` (`results.tsv`, one line "
              "per run; `failover.tsv`; `cpu.tsv`; `meta.tsv`; the perf tops and the gnuplot "
              "data). Run it again with `make bench`; the knobs are in bench/README.md.\n"]

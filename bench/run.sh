@@ -23,6 +23,9 @@
 #   7 one client on a 1 Gbit/s link (tbf on srv's eth0): dnbd-cat from
 #     dnbd-server (defaults, and paced with --rate at the link rate) next
 #     to nbdcopy from nbd-server, PASSES passes, median
+#   8 N clients that each lose p% of what arrives, independently, read
+#     the loss image at once: egress with parity repair (the default),
+#     with --no-fec (named re-requests only), and nbd-server
 # plus a perf profile (perf record -a) during one more single read (it
 # runs with scenario 1).
 #
@@ -41,8 +44,10 @@
 #   BENCH_TBF_MIB    slow-link image (128); BENCH_TBF_N (8);
 #                    BENCH_TBF_RATE (100mbit)
 #   BENCH_GBIT_MIB   image of the 1 Gbit/s scenario 7 (512; quick: 8)
+#   BENCH_MLOSS      loss percentages of scenario 8 ("5"); BENCH_MLOSS_N
+#                    its clients (8; quick: 2)
 #   BENCH_ONLY       the scenarios to run, e.g. "1 7" (default: all of
-#                    1..7; 5 is computed from the runs of 1 and 2, the
+#                    1..8; 5 is computed from the runs of 1 and 2, the
 #                    profile runs with 1)
 #   BENCH_PERF=0     no perf profile
 #   BENCH_OUT        report directory (docs; quick: build/bench/quick)
@@ -64,12 +69,12 @@ QUICK=${BENCH_QUICK:-0}
 if ((QUICK)); then
 	D_MIB=16 D_N="1 2" D_LOSS="0 5" D_LOSS_MIB=16 D_FAIL_MIB=16
 	D_FAIL_RATE=6M D_FAIL_REPEAT=1 D_TBF_MIB=8 D_TBF_N=2 D_PASSES=1
-	D_GBIT_MIB=8
+	D_GBIT_MIB=8 D_MLOSS_N=2
 	D_OUT=$REPO/build/bench/quick IPERF_S=1
 else
 	D_MIB=1024 D_N="1 2 4 8" D_LOSS="0 1 5 10" D_LOSS_MIB=256 D_FAIL_MIB=96
 	D_FAIL_RATE=24M D_FAIL_REPEAT=3 D_TBF_MIB=128 D_TBF_N=8 D_PASSES=3
-	D_GBIT_MIB=512
+	D_GBIT_MIB=512 D_MLOSS_N=8
 	D_OUT=$REPO/docs IPERF_S=5
 fi
 MIBS=${BENCH_MIB:-$D_MIB}
@@ -84,7 +89,9 @@ TBF_MIB=${BENCH_TBF_MIB:-$D_TBF_MIB}
 TBF_N=${BENCH_TBF_N:-$D_TBF_N}
 TBF_RATE=${BENCH_TBF_RATE:-100mbit}
 GBIT_MIB=${BENCH_GBIT_MIB:-$D_GBIT_MIB}
-ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7}
+MLOSS=${BENCH_MLOSS:-5}
+MLOSS_N=${BENCH_MLOSS_N:-$D_MLOSS_N}
+ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7 8}
 PERF=${BENCH_PERF:-1}
 OUT=${BENCH_OUT:-$D_OUT}
 if ((QUICK)); then RAW=${BENCH_RAW:-$OUT/raw}; else RAW=${BENCH_RAW:-$REPO/build/bench}; fi
@@ -124,15 +131,16 @@ bench_pkgs() {
 bench_check_knobs() {
 	local v
 	for v in "$MIBS" "$PASSES" "$LOSS_MIB" "$FAIL_MIB" "$FAIL_REPEAT" "$TBF_MIB" "$TBF_N" \
-		"$GBIT_MIB"; do
+		"$GBIT_MIB" "$MLOSS_N"; do
 		[[ "$v" =~ ^[1-9][0-9]*$ ]] || fail "a BENCH_ size or count is not a number: '$v'"
 	done
-	for v in $NS_LIST $LOSSES; do
-		[[ "$v" =~ ^[0-9]+$ ]] || fail "BENCH_N and BENCH_LOSS take numbers: '$v'"
+	((MLOSS_N <= 8)) || fail "BENCH_MLOSS_N is at most 8 (the LAN's clients)"
+	for v in $NS_LIST $LOSSES $MLOSS; do
+		[[ "$v" =~ ^[0-9]+$ ]] || fail "BENCH_N, BENCH_LOSS and BENCH_MLOSS take numbers: '$v'"
 	done
 	[[ -n "${ONLY// /}" ]] || fail "BENCH_ONLY names no scenario"
 	for v in $ONLY; do
-		[[ "$v" =~ ^[1-7]$ ]] || fail "BENCH_ONLY takes scenario numbers 1..7: '$v'"
+		[[ "$v" =~ ^[1-8]$ ]] || fail "BENCH_ONLY takes scenario numbers 1..8: '$v'"
 	done
 }
 
@@ -146,6 +154,7 @@ max_clients() {
 	local n m=1 ns=""
 	! selected 2 || ns=$NS_LIST
 	! selected 6 || ns+=" $TBF_N"
+	! selected 8 || ns+=" $MLOSS_N"
 	for n in $ns; do
 		((n <= m)) || m=$n
 	done
@@ -294,7 +303,8 @@ reader() {
 	nbdkit) echo "nbdcopy nbd://$SRV_IP:$KIT_PORT/ null:" ;;
 	dnbd-t2) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	dnbd-seg8900) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --seg-size 8900 --stats $W/cat-$2.json" ;;
-	dnbd-rate) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
+	dnbd-rate | dnbd-nofec)
+		echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	esac
 }
 
@@ -304,6 +314,7 @@ variant_args() {
 	dnbd-t2) echo "-t 2" ;;	# two I/O workers
 	dnbd-seg8900) echo "--seg-max 8900" ;;	# IP-fragmented 8900-byte segments
 	dnbd-rate) echo "--rate $GBIT_PACE" ;;	# paced at the link rate (scenario 7)
+	dnbd-nofec) echo "--no-fec" ;;	# named re-requests only (scenario 8)
 	esac
 }
 
@@ -424,7 +435,7 @@ show_run() {
 # run_note SYS TAG N: the fastest and slowest reader; for dnbd the
 # segments re-requested and the timeouts, summed over the readers.
 run_note() {
-	local sys=$1 tag=$2 n=$3 i rr=0 to=0 rd=0 bu=0 co=0 dg=0 rq=0
+	local sys=$1 tag=$2 n=$3 i rr=0 to=0 rd=0 bu=0 co=0 dg=0 rq=0 rp=0 rb=0
 	printf 'fastest=%s;slowest=%s' "$(fastest "$tag" "$n")" "$(slowest "$tag" "$n")"
 	[[ $sys == dnbd* ]] || return 0
 	for ((i = 1; i <= n; i++)); do
@@ -435,13 +446,15 @@ run_note() {
 		bu=$((bu + $(cat_counter "$tag-$i" .transport.buffers)))
 		co=$((co + $(cat_counter "$tag-$i" .transport.coalesced)))
 		dg=$((dg + $(cat_counter "$tag-$i" .transport.datagrams)))
+		rp=$((rp + $(cat_counter "$tag-$i" '.counters.repairs_sent // 0')))
+		rb=$((rb + $(cat_counter "$tag-$i" '.counters.segments_rebuilt // 0')))
 	done
 	# The client's receive side: reads done, receive buffers (one per
 	# datagram without GRO), those that held several datagrams (GRO).
 	# requested: segments the clients asked for themselves (first asks and
 	# re-requests), the rest came from the cache or another's request.
-	printf ';rerequested=%s;timeouts=%s;reads=%s;buffers=%s;coalesced=%s;datagrams=%s;requested=%s' \
-		"$rr" "$to" "$rd" "$bu" "$co" "$dg" "$rq"
+	printf ';rerequested=%s;timeouts=%s;reads=%s;buffers=%s;coalesced=%s;datagrams=%s;requested=%s;repairs=%s;rebuilt=%s' \
+		"$rr" "$to" "$rd" "$bu" "$co" "$dg" "$rq" "$rp" "$rb"
 }
 
 # cat_counter TAG EXPR: a dnbd-cat counter from its --stats file.
@@ -472,14 +485,14 @@ s1_single() {
 # started with the variant's options.  The server's counters of the
 # first pass (written when it exits) are kept: RAW/SCEN-SYSTEM-server.json.
 run_variant() {
-	local scen=$1 sys=$2 param=$3 p=$4 img=$5 args
+	local scen=$1 sys=$2 param=$3 p=$4 img=$5 n=${6:-1} args
 	read -ra args <<<"$(variant_args "$sys")"
 	rm -f "$W/$sys.json"
 	net_bg srv "$W/$sys.log" "$DNBD_SERVER" -m "$VAR_GROUP" -i 1 -r 1 \
 		-d "$img,name=$EXPORT" --stats "$W/$sys.json" "${args[@]}"
 	VAR_PID=$NET_LAST_PID
 	wait_for 30 json_ready "$W/$sys.json" || fail "dnbd-server ($sys) did not start"
-	measure "$scen" "$sys" "$param" "$p" 1 "$img"
+	measure "$scen" "$sys" "$param" "$p" "$n" "$img"
 	net_stop "$VAR_PID" 10 >/dev/null || true
 	VAR_PID=""
 	((p != 1)) || cp "$W/$sys.json" "$RAW/$scen-$sys-server.json"
@@ -569,6 +582,27 @@ s3_loss() {
 		measure s3 dnbd "$p" 1 1 "$img"
 		CLIENT_TIMEOUT=$LOSS_TIMEOUT TOLERATE=1 measure s3 nbd-server "$p" 1 1 "$img"
 		if ((p > 0)); then loss_off c1 && loss_off srv; fi
+	done
+}
+
+# 8: MLOSS_N readers at once, each losing p% of what arrives at it
+# (nftables in every client, independent draws; the server's port is
+# clean): the server's egress against the image, with parity repair and
+# with --no-fec, and nbd-server (one TCP connection per reader) under the
+# same loss, bounded in time.
+s8_group_loss() {
+	local p i img=$W/loss.img
+	info "== 8: $MLOSS_N clients each losing p% independently, $LOSS_MIB MiB image"
+	sub_image "$img" "$LOSS_MIB"
+	serve "$img"
+	clients_up "$MLOSS_N"
+	for p in $MLOSS; do
+		for ((i = 1; i <= MLOSS_N; i++)); do loss_on "c$i" "$p"; done
+		measure s8 dnbd "$p" 1 "$MLOSS_N" "$img"
+		run_variant s8 dnbd-nofec "$p" 1 "$img" "$MLOSS_N"
+		CLIENT_TIMEOUT=$LOSS_TIMEOUT TOLERATE=1 measure s8 nbd-server "$p" 1 \
+			"$MLOSS_N" "$img"
+		for ((i = 1; i <= MLOSS_N; i++)); do loss_off "c$i"; done
 	done
 }
 
@@ -869,6 +903,7 @@ bench_meta() {
 	done
 	kv quick "$QUICK"; kv mib "$MIBS"; kv passes "$PASSES"; kv n_list "$NS_LIST"
 	kv losses "$LOSSES"; kv loss_mib "$LOSS_MIB"; kv fail_mib "$FAIL_MIB"
+	kv mlosses "$MLOSS"; kv mloss_n "$MLOSS_N"
 	kv fail_rate "$FAIL_RATE"; kv fail_repeat "$FAIL_REPEAT"; kv tbf_mib "$TBF_MIB"
 	kv tbf_n "$TBF_N"; kv tbf_rate "$TBF_RATE"; kv iperf_s "$IPERF_S"; kv iperf_p "$IPERF_P"
 	kv gbit_mib "$GBIT_MIB"; kv gbit_rate "$GBIT_RATE"; kv gbit_bytes "$GBIT_BYTES"
@@ -906,6 +941,7 @@ main() {
 	! selected 5 || s5_cpu
 	! selected 6 || s6_tbf
 	! selected 7 || s7_gbit
+	! selected 8 || s8_group_loss
 	stop_servers
 	kv load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 	kv runtime_s "$(elapsed_since "$t0")"

@@ -767,6 +767,8 @@ static struct dnbd_read_fec *fec_get(struct dnbd_client *c,
 	return f;
 }
 
+static uint32_t stall_us(struct dnbd_read *r, uint64_t now);
+
 /* Keep parity symbol m for r, whose block (from segment seg0) it is. */
 static bool fec_store(struct dnbd_client *c, struct dnbd_read *r,
 		      const struct dnbd_parity *m, uint64_t seg0)
@@ -939,8 +941,13 @@ static void on_parity(struct dnbd_client *c, const struct dnbd_hdr *h,
 			continue;	/* not all in r, or nothing missing */
 		if (!fec_store(c, r, &m, seg0))
 			break;
-		if (r->deadline_us < now + r->rto_us)
-			r->deadline_us = now + r->rto_us;
+		/*
+		 * Parity is repair data flowing for r: progress, not
+		 * loss.  If it stops short of what r needs, the stall
+		 * timer asks for more (section 14, step 8).
+		 */
+		r->backoff = 0;
+		r->deadline_us = now + stall_us(r, now);
 		fec_try(c, r);
 		return;
 	}
@@ -1036,7 +1043,9 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
 	held = f->n;
 	first = f->next;
 	retry = f->asked;
-	if (nholes <= held || first + nholes - held > DNBD_PARITY_IDX_MAX)
+	if (nholes <= held)
+		return true;	/* enough: the rebuild waits for data */
+	if (first + nholes - held > DNBD_PARITY_IDX_MAX)
 		return false;
 	memset(&m, 0, sizeof(m));
 	m.blk.client_id = c->client_id;

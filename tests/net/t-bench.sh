@@ -53,13 +53,13 @@ if ((rc != 0)); then
 	fail "bench/run.sh exited $rc"
 fi
 pass "BENCH_QUICK=1 bench/run.sh ran in $(elapsed_since "$start") s"
-grep -E '^s[1-7] ' "$W/bench.log" || true
+grep -E '^s[1-8] ' "$W/bench.log" || true
 
 [[ -s "$REPORT" ]] || fail "no $REPORT"
 for h in "## Targets" "## Where dnbd falls short" "## Profile"; do
 	grep -q "^$h" "$REPORT" || fail "the report has no '$h' section"
 done
-for n in 1 2 3 4 5 6 7; do
+for n in 1 2 3 4 5 6 7 8; do
 	figs=$(section_figures "$n")
 	((figs >= 2)) || fail "section $n of the report has $figs numeric figures in its tables"
 	info "section $n: $figs figures"
@@ -73,7 +73,16 @@ targets=$(goal_rows "Issue 13")
 ((targets == 6)) || fail "the issue-13 targets table has $targets rows with a verdict, not 6"
 targets=$(goal_rows "issue 6")
 ((targets == 4)) || fail "the issue-6 targets table has $targets rows with a verdict, not 4"
-pass "the report has every scenario's table with figures, and the 6 + 4 targets"
+targets=$(goal_rows "Issue 14")
+((targets == 3)) || fail "the issue-14 targets table has $targets rows with a verdict, not 3"
+pass "the report has every scenario's table with figures, and the 6 + 4 + 3 targets"
+
+# Scenario 8: the three systems, each with its egress; dnbd's repairs.
+s8=$(awk '/^## / { on = index($0, "## 8.") == 1; next } on' "$REPORT")
+for r in "| dnbd |" "| dnbd --no-fec |" "| nbd-server |"; do
+	grep -qF "$r" <<<"$s8" || fail "section 8 has no row for '$r'"
+done
+pass "section 8: dnbd with parity, --no-fec and nbd-server under loss at every client"
 
 # Scenario 7: its table has the three readers, each with MB/s, the share
 # of the link and the egress on the wire; the transport counters of dnbd.
@@ -101,7 +110,7 @@ for p in $PLOTS; do
 done
 pass "6 PNG plots, all shown in the report"
 
-for s in s1 s2 s3 s6 s7; do
+for s in s1 s2 s3 s6 s7 s8; do
 	grep -q "^$s	" "$OUT/raw/results.tsv" || fail "results.tsv has no $s line"
 done
 [[ $(wc -l <"$OUT/raw/failover.tsv") -ge 2 ]] || fail "failover.tsv is empty"
