@@ -482,7 +482,9 @@ def sec3(rows, m, res):
     out = [f"## 3. Random loss ({int(m['loss_mib'])} MiB, one client)\n",
            "nftables in c1 and in srv drops each arriving dnbd datagram (UDP port 5001) with "
            "probability p, and, for the comparison, each arriving TCP segment of the nbd "
-           "connection: loss in both directions. One reader, one pass per p; the relative figure "
+           "connection: loss in both directions. Per datagram, as on a wire: the bridge ports of "
+           "c1 and srv cut GSO trains (and TSO segments) into their packets first, at every p, "
+           "0 included. One reader, one pass per p; the relative figure "
            "is against p = 0 of the same run. nbdcopy is stopped after "
            f"{m.get('loss_timeout', '?')} s (\"failed\").\n"]
     lines, plot = [], []

@@ -99,9 +99,17 @@ static int env_send(void *ctx, const struct dnbd_addr *to, const void *buf,
 	return 0;
 }
 
+/*
+ * The core allocates its cache at set-up and parity buffers while reads
+ * are in flight (queue_rq, the receiver): no I/O from reclaim there.
+ */
 static void *env_alloc(void *ctx, size_t len)
 {
-	return kvzalloc(len, GFP_KERNEL);
+	unsigned int noio = memalloc_noio_save();
+	void *p = kvzalloc(len, GFP_KERNEL);
+
+	memalloc_noio_restore(noio);
+	return p;
 }
 
 static void env_free(void *ctx, void *p)

@@ -25,7 +25,9 @@
  * indices below DNBD_FEC_MAX_PARITY (x and y must stay distinct elements
  * of the 256 in the field).  Any symbol length; all symbols of a block
  * have the same one.  No allocation, no state, no init call: the field
- * tables are constants, so the code is safe to call from any context.
+ * tables are constants, so the code is safe to call from any context
+ * (userspace keeps one variable, the multiply-add variant in use, which
+ * any thread may read and set: see dnbd_fec_select()).
  */
 #ifndef DNBD_FEC_H
 #define DNBD_FEC_H
@@ -43,10 +45,28 @@ uint8_t dnbd_fec_coef(unsigned int j, unsigned int i);
 
 /*
  * dst[n] ^= c * src[n] in GF(2^8), for n < len: the inner loop of both
- * the encoder and the decoder (table-driven, 8 bytes per step).  dst and
- * src must not overlap.
+ * the encoder and the decoder (table-driven, 8 bytes per step; in
+ * userspace on x86-64, PSHUFB, 16 or 32).  dst and src must not overlap.
  */
 void dnbd_fec_addmul(uint8_t *dst, const uint8_t *src, uint8_t c, size_t len);
+
+#ifndef __KERNEL__
+/*
+ * Userspace variants of dnbd_fec_addmul(), all giving the same bytes:
+ * the kernel's table path, and on x86-64 split-nibble products with
+ * PSHUFB, 16 bytes per step (SSSE3) or 32 (AVX2).  The fastest one this
+ * CPU runs is chosen at the first call.  dnbd_fec_select() forces one
+ * (tests, benchmarks; DNBD_FEC_AUTO goes back to the fastest): 0, or -1
+ * when this CPU cannot run it.
+ */
+#define DNBD_FEC_AUTO	0
+#define DNBD_FEC_TABLE	1
+#define DNBD_FEC_SSSE3	2
+#define DNBD_FEC_AVX2	3
+int dnbd_fec_select(int variant);
+/* The variant in use: "table", "ssse3" or "avx2". */
+const char *dnbd_fec_name(void);
+#endif
 
 /*
  * out = parity j of the block data[0..k-1], each len bytes.  Returns

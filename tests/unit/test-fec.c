@@ -4,8 +4,8 @@
  * plain arithmetic written here: bitwise carry-less multiplication modulo
  * 0x11d and brute-force inverses.
  *
- * - every product c * b through dnbd_fec_addmul (both of its paths, short
- *   and long buffers), every coefficient c(j, i) = 1 / (x_j + y_i);
+ * - every product c * b through dnbd_fec_addmul (short and long
+ *   buffers), every coefficient c(j, i) = 1 / (x_j + y_i);
  * - addmul at every length to 1100 and start alignment 0..7, no byte
  *   written past the end (the buffers are exact-size heap blocks);
  * - the encoder against a reference encoder, incremental encoding;
@@ -14,7 +14,14 @@
  *   to 32 lost symbols and random parity indices, and k = 128 with all
  *   128 data symbols lost;
  * - bad arguments give -1 and touch nothing (arrays sized to what is
- *   really there, so ASan sees any read past them).
+ *   really there, so ASan sees any read past them);
+ * - all of the above once for each addmul variant this CPU runs
+ *   (dnbd_fec_select(): the table path, SSSE3, AVX2), the exhaustive
+ *   patterns with longer symbols for the SIMD variants so that their
+ *   vector steps and tails decode too;
+ * - every variant against the bitwise products for every coefficient at
+ *   every length to 300 and at 1400 and 8900 bytes, dst and src at
+ *   offsets 0..31 of exact-size heap blocks.
  */
 #include <string.h>
 
@@ -107,7 +114,10 @@ static void test_field(void)
 
 	for (n = 0; n < sizeof(src); n++)
 		src[n] = (uint8_t)(n * 7 + n / 256);
-	/* Every product: 256 bytes use the log path, 1024 the row path. */
+	/*
+	 * Every product: the table path takes its log loop for 256 bytes,
+	 * its row for 1024.
+	 */
 	for (c = 0; c < 256; c++) {
 		size_t len;
 
@@ -372,7 +382,15 @@ static void blk_patterns(struct blk *b, unsigned int start,
 	}
 }
 
-static void test_exhaustive(void)
+/*
+ * Symbols of 4..16 bytes take the table path's short loop; the SIMD
+ * variants get 4..64 bytes, under a vector, one, two and then some.
+ * The table path decodes every block size; the SIMD variants, whose
+ * products test_addmul_variant() checks on their own, blocks of up to 32
+ * symbols and of 64, 127 and 128 (the k = 33..126 blocks are nine tenths
+ * of the decodes, and ASan's run must stay short).
+ */
+static void test_exhaustive(bool simd)
 {
 	static const uint8_t pj2[] = { 0, 1 };
 	static const uint8_t pj4[] = { 0, 5, 64, 127 };
@@ -380,7 +398,10 @@ static void test_exhaustive(void)
 	struct blk b;
 
 	for (k = 1; k <= MAXD; k++) {
-		blk_init(&b, k, k < 2 ? k : 2, pj2, 4 + k % 13);
+		if (simd && k > 32 && k != 64 && k < MAXD - 1)
+			continue;
+		blk_init(&b, k, k < 2 ? k : 2, pj2,
+			 simd ? 4 + k % 61 : 4 + k % 13);
 		b.decodes = 0;
 		b.bad = 0;
 		blk_patterns(&b, 0, er, 0);
@@ -389,7 +410,7 @@ static void test_exhaustive(void)
 		blk_free(&b);
 	}
 	for (k = 1; k <= 10; k++) {
-		blk_init(&b, k, 4, pj4, 5 + k);
+		blk_init(&b, k, 4, pj4, simd ? 5 + 6 * k : 5 + k);
 		b.decodes = 0;
 		b.bad = 0;
 		blk_patterns(&b, 0, er, 0);
@@ -399,7 +420,7 @@ static void test_exhaustive(void)
 	}
 	fprintf(stderr, "exhaustive: %u decodes\n", decodes);
 	CHECK_EQ(bad, 0);
-	CHECK(decodes > 300000);
+	CHECK(decodes > (simd ? 30000u : 300000u));
 }
 
 /* h distinct random values below n, in random order. */
@@ -598,14 +619,111 @@ static void test_bad_args(void)
 	blk_free(&b);
 }
 
+/* c * b for every c and b, from ref_mul. */
+static uint8_t ref_prod[256][256];
+
+/*
+ * One addmul of len bytes with dst at doff and src at soff of exact-size
+ * heap blocks, against ref_prod: the whole dst block compared, so a byte
+ * written before dst shows, and ASan sees one past the end.
+ */
+static unsigned int addmul_one(uint8_t c, size_t len, unsigned int doff,
+			       unsigned int soff)
+{
+	uint8_t *s = xmalloc(soff + len);
+	uint8_t *d = xmalloc(doff + len);
+	uint8_t *w = xmalloc(doff + len);
+	unsigned int bad;
+	size_t n;
+
+	rnd_fill(s, soff + len);
+	rnd_fill(d, doff + len);
+	memcpy(w, d, doff + len);
+	for (n = 0; n < len; n++)
+		w[doff + n] ^= ref_prod[c][s[soff + n]];
+	dnbd_fec_addmul(d + doff, s + soff, c, len);
+	/* (The test keeps GCC from warning of memcmp on an empty block.) */
+	bad = doff + len && memcmp(d, w, doff + len);
+	if (bad)
+		fprintf(stderr, "%s: addmul c=%u len=%zu dst+%u src+%u wrong\n",
+			dnbd_fec_name(), c, len, doff, soff);
+	free(s);
+	free(d);
+	free(w);
+	return bad;
+}
+
+/*
+ * The variant in use against the bitwise products: every coefficient
+ * at every length to 300 and at a few long ones, the offsets of dst and
+ * src (0..31, so every alignment of a 32-byte vector) varying with the
+ * coefficient and the length.
+ */
+static void test_addmul_variant(void)
+{
+	static const size_t longs[] = { 1400, 1399, 8900, 8899 };
+	unsigned int c, bad = 0, calls = 0;
+	size_t len, i;
+
+	for (len = 0; len <= 300; len++)
+		for (c = 0; c < 256; c++, calls++)
+			bad += addmul_one((uint8_t)c, len, c % 32,
+					  (c / 8 + 3 * (unsigned int)len) % 32);
+	for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++)
+		for (c = 0; c < 256; c++, calls++)
+			bad += addmul_one((uint8_t)c, longs[i], (c + i) % 32,
+					  (c * 7 + i) % 32);
+	fprintf(stderr, "%s: %u addmul calls against the reference\n",
+		dnbd_fec_name(), calls);
+	CHECK_EQ(bad, 0);
+}
+
+/* dnbd_fec_select(): unknown variants refused, AUTO the best there is. */
+static void test_select(bool *have)
+{
+	int v, best = DNBD_FEC_TABLE;
+
+	CHECK_EQ(dnbd_fec_select(-1), -1);
+	CHECK_EQ(dnbd_fec_select(DNBD_FEC_AVX2 + 1), -1);
+	CHECK_EQ(dnbd_fec_select(DNBD_FEC_TABLE), 0);
+	CHECK(!strcmp(dnbd_fec_name(), "table"));
+	for (v = DNBD_FEC_TABLE; v <= DNBD_FEC_AVX2; v++) {
+		have[v] = dnbd_fec_select(v) == 0;
+		if (have[v])
+			best = v;
+	}
+	CHECK_EQ(dnbd_fec_select(DNBD_FEC_AUTO), 0);
+	CHECK(!strcmp(dnbd_fec_name(), best == DNBD_FEC_AVX2 ? "avx2" :
+		      best == DNBD_FEC_SSSE3 ? "ssse3" : "table"));
+	fprintf(stderr, "addmul variants: table%s%s, auto is %s\n",
+		have[DNBD_FEC_SSSE3] ? " ssse3" : "",
+		have[DNBD_FEC_AVX2] ? " avx2" : "", dnbd_fec_name());
+}
+
 int main(void)
 {
+	bool have[DNBD_FEC_AVX2 + 1] = { false };
+	unsigned int a, b;
+	int v;
+
 	ref_init();
-	test_field();
-	test_addmul_lengths();
-	test_encode();
-	test_exhaustive();
-	test_random();
-	test_bad_args();
+	for (a = 0; a < 256; a++)
+		for (b = 0; b < 256; b++)
+			ref_prod[a][b] = ref_mul((uint8_t)a, (uint8_t)b);
+	test_select(have);
+	for (v = DNBD_FEC_TABLE; v <= DNBD_FEC_AVX2; v++) {
+		if (!have[v])
+			continue;
+		CHECK_EQ(dnbd_fec_select(v), 0);
+		fprintf(stderr, "variant %s\n", dnbd_fec_name());
+		test_addmul_variant();
+		test_field();
+		test_addmul_lengths();
+		test_encode();
+		test_exhaustive(v != DNBD_FEC_TABLE);
+		test_random();
+		test_bad_args();
+	}
+	CHECK_EQ(dnbd_fec_select(DNBD_FEC_AUTO), 0);
 	return check_report("test-fec");
 }
