@@ -62,7 +62,7 @@ loss_guest() {
 	ip -n "$(net_ns srv)" link set eth0 gso_max_segs 1
 	ip netns exec "$NET_BR" nft -f - <<EOF
 table bridge lossy {
-	chain fwd {
+	chain drops {
 		type filter hook forward priority 0; policy accept;
 		oifname "t-$1" udp dport 5001 numgen random mod 100 < $2 counter drop
 		iifname "t-$1" udp dport 5001 numgen random mod 100 < $2 counter drop
