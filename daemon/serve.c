@@ -254,6 +254,33 @@ static void enqueue(struct server *s, const struct job *j)
 	pthread_mutex_unlock(&s->qlock);
 }
 
+/*
+ * Parity sent with a burst, in proportion to the worst loss a client of
+ * this image reported in the last LOSS_HOLD_US: a quarter more symbols
+ * than the segments that loss would take, plus one; none while nobody
+ * reports loss (a clean LAN costs nothing), and none for re-requests or
+ * bursts under PROACTIVE_MIN_SEGS segments.
+ */
+#define LOSS_HOLD_US	1000000u
+#define PROACTIVE_MIN_SEGS	16
+
+static uint8_t proactive_count(struct image *img, uint16_t loss,
+			       unsigned int k, uint64_t now, bool retry)
+{
+	uint64_t p;
+
+	if (loss >= img->loss || now - img->loss_us > LOSS_HOLD_US) {
+		img->loss = loss;
+		img->loss_us = now;
+	}
+	if (!img->loss || retry || k < PROACTIVE_MIN_SEGS)
+		return 0;
+	p = ((uint64_t)k * img->loss * 5 / 4 + 65535) / 65536 + 1;
+	if (p > k)
+		p = k;
+	return (uint8_t)(p < PARITY_JOB_MAX ? p : PARITY_JOB_MAX);
+}
+
 static void on_read(struct server *s, struct srv_sock *sk,
 		    const struct dnbd_hdr *h, const uint8_t *buf, size_t len,
 		    const struct dnbd_addr *from, uint64_t now)
@@ -313,6 +340,11 @@ static void on_read(struct server *s, struct srv_sock *sk,
 	if (!r.mask[0] && !r.mask[1])
 		return;
 	memset(&j, 0, sizeof(j));
+	/* Re-requests of holes are small and already a repair: no parity. */
+	if (!s->cfg.no_fec)
+		j.proactive = proactive_count(img, r.loss,
+					      dnbd_mask_count(r.mask), now,
+					      retry);
 	j.img = img;
 	j.dest = *to;
 	j.offset = r.offset;
@@ -544,7 +576,8 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
  */
 #define GSO_SEGS_MAX	64	/* UDP_MAX_SEGMENTS of Linux 6.1 */
 #define GSO_BYTES_MAX	65507	/* the payload of one IPv4 datagram */
-#define DGRAMS_MAX	DNBD_REQ_SEGS_MAX	/* one job's replies */
+/* One job's datagrams: its replies and their proactive parity. */
+#define DGRAMS_MAX	(DNBD_REQ_SEGS_MAX + PARITY_JOB_MAX)
 #define DGRAM_IOVS	3	/* header, data, tag */
 
 struct batch {
@@ -558,7 +591,8 @@ struct batch {
 	struct iovec iov[DGRAMS_MAX * DGRAM_IOVS];
 	uint8_t hdr[DGRAMS_MAX][DNBD_PARITY_LEN];	/* or a REPLY's */
 	uint8_t *par;		/* PARITY_JOB_MAX symbols, on first use */
-	bool parity;		/* the datagrams are PARITY */
+	unsigned int npar;	/* of them used */
+	bool is_par[DGRAMS_MAX];	/* the datagram is a PARITY */
 	uint8_t mac[DGRAMS_MAX][DNBD_MAC_LEN];
 	uint16_t len[DGRAMS_MAX];		/* whole datagram */
 	struct sockaddr_in sin;
@@ -695,7 +729,7 @@ static void batch_flush(struct server *s, struct image *img,
 		for (i = done; i < done + (unsigned int)n; i++) {
 			if (b->msg_count[i] > 1)
 				sc_add(s, SC_gso_sends, 1);
-			if (b->parity) {
+			if (b->is_par[b->msg_first[i]]) {
 				sc_add(s, SC_parity_sent, b->msg_count[i]);
 				continue;
 			}
@@ -710,7 +744,8 @@ static void batch_flush(struct server *s, struct image *img,
 	sc_add(s, SC_data_bytes_sent, b->data_bytes);
 	atomic_fetch_add_explicit(&img->data_bytes_sent, b->data_bytes,
 				  memory_order_relaxed);
-	b->n = b->nmsg = 0;
+	memset(b->is_par, 0, b->n * sizeof(b->is_par[0]));
+	b->n = b->nmsg = b->npar = 0;
 	b->bytes = b->data_bytes = 0;
 }
 
@@ -738,6 +773,102 @@ static void stamp_sent(struct image *img, const struct job *j,
 		    atomic_load(&d->seg) == seg + i &&
 		    d->seg_size == j->seg_size)
 			atomic_store(&d->sent_us, now);
+	}
+}
+
+/*
+ * The block of mask (from segment 0 at offset), read into span from its
+ * first segment (start): data pointers in block order, the last segment
+ * padded with zeros to seg_size for the code, and the block's CRC32C over
+ * the segments as they are.  Returns the number of segments.
+ */
+static unsigned int block_prepare(const struct image *img, const uint64_t *mask,
+				  uint64_t offset, uint16_t seg_size,
+				  uint8_t *span, uint64_t start,
+				  const uint8_t **data, uint32_t *crc)
+{
+	unsigned int last = highest_bit(mask), i, k = 0;
+	uint64_t span_end = offset + (uint64_t)(last + 1) * seg_size;
+	uint64_t end = span_end < img->size ? span_end : img->size;
+
+	memset(span + (end - start), 0, (size_t)(span_end - end));
+	*crc = 0;
+	for (i = 0; i <= last; i++) {
+		uint64_t off = offset + (uint64_t)i * seg_size;
+
+		if (!dnbd_mask_test(mask, i))
+			continue;
+		data[k++] = span + (off - start);
+		*crc = dnbd_crc32c(*crc, span + (off - start),
+				   (size_t)(end - off < seg_size ?
+					    end - off : seg_size));
+	}
+	return k;
+}
+
+/* Appends PARITY symbol m->index of the k-segment block data to b. */
+static bool batch_add_parity(struct server *s, const struct image *img,
+			     struct batch *b, struct dnbd_parity *m,
+			     unsigned int k, const uint8_t *const *data)
+{
+	size_t seg = m->seg_size, mac = s->cfg.keyed ? DNBD_MAC_LEN : 0;
+	unsigned int n = b->n;
+	struct iovec *iov = &b->iov[n * b->niov];
+	uint8_t *sym;
+
+	if (!b->par)
+		b->par = malloc((size_t)PARITY_JOB_MAX * DNBD_SEG_MAX);
+	if (!b->par || b->npar == PARITY_JOB_MAX || n == DGRAMS_MAX) {
+		if (!b->par)
+			log_err("parity: out of memory");
+		return false;		/* the client asks again */
+	}
+	sym = b->par + (size_t)b->npar++ * seg;
+	dnbd_fec_encode(k, data, seg, m->index, sym);
+	dnbd_encode_parity_hdr(b->hdr[n], DNBD_PARITY_LEN + seg, s->cfg.id,
+			       img->id, m);
+	if (s->cfg.keyed)
+		dnbd_auth_seal_split(b->hdr[n], DNBD_PARITY_LEN, sym, seg,
+				     b->mac[n], &s->cfg.key);
+	else
+		dnbd_seal_split(b->hdr[n], DNBD_PARITY_LEN, sym, seg);
+	iov[0].iov_base = b->hdr[n];
+	iov[0].iov_len = DNBD_PARITY_LEN;
+	iov[1].iov_base = sym;
+	iov[1].iov_len = seg;
+	if (mac) {
+		iov[2].iov_base = b->mac[n];
+		iov[2].iov_len = DNBD_MAC_LEN;
+	}
+	b->len[n] = (uint16_t)(DNBD_PARITY_LEN + seg + mac);
+	b->is_par[n] = true;
+	b->n++;
+	b->bytes += b->len[n];
+	return true;
+}
+
+/*
+ * Proactive parity (protocol.md section 20): j->proactive symbols of the
+ * burst's own block (the segments it sends), after its data; the LAST
+ * REPLY said they follow.
+ */
+static void add_proactive(struct server *s, const struct job *j, uint8_t *span,
+			  uint64_t start, struct batch *b)
+{
+	const uint8_t *data[DNBD_FEC_MAX_DATA];
+	struct dnbd_parity m = {
+		.seg_size = j->seg_size, .offset = j->offset,
+		.mask = { j->mask[0], j->mask[1] },
+	};
+	unsigned int k, i;
+
+	k = block_prepare(j->img, j->mask, j->offset, j->seg_size, span, start,
+			  data, &m.block_crc);
+	for (i = 0; i < j->proactive; i++) {
+		m.index = (uint8_t)i;
+		if (!batch_add_parity(s, j->img, b, &m, k, data))
+			break;
+		sc_add(s, SC_parity_proactive, 1);
 	}
 }
 
@@ -793,8 +924,9 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		m.data_len = (uint16_t)(end - off < j->seg_size ?
 					end - off : j->seg_size);
 		dnbd_encode_reply_hdr(b->hdr[k], DNBD_REPLY_LEN + m.data_len,
-				      i == last ? DNBD_F_LAST : 0, s->cfg.id,
-				      img->id, &m);
+				      i != last ? 0 : j->proactive ?
+				      DNBD_F_LAST | DNBD_F_PARITY : DNBD_F_LAST,
+				      s->cfg.id, img->id, &m);
 		if (s->cfg.keyed)
 			dnbd_auth_seal_split(b->hdr[k], DNBD_REPLY_LEN,
 					     span + (off - start), m.data_len,
@@ -816,17 +948,18 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		b->bytes += b->len[k];
 		b->data_bytes += m.data_len;
 	}
+	if (j->proactive)
+		add_proactive(s, j, span, start, b);
 	batch_flush(s, img, sk, b);
 	if (s->cfg.multicast)
 		stamp_sent(img, j, first, last);
 }
 
 /*
- * A parity job (REPAIR): the block's segments are read as for a READ, the
- * last one padded with zeros to seg_size, and each wanted parity symbol
- * is computed over them (dnbd_fec.h) and sent like a burst of REPLYs.
- * Every PARITY carries the block's CRC32C, so that a client can check
- * what it rebuilds.
+ * A parity job (REPAIR): the block's segments are read as for a READ and
+ * each wanted parity symbol is computed over them (dnbd_fec.h) and sent
+ * like a burst of REPLYs.  Every PARITY carries the block's CRC32C, so
+ * that a client can check what it rebuilds.
  */
 static void run_parity(struct server *s, const struct job *j, uint8_t *span,
 		       struct batch *b)
@@ -842,22 +975,16 @@ static void run_parity(struct server *s, const struct job *j, uint8_t *span,
 		.seg_size = j->seg_size, .offset = j->offset,
 		.mask = { j->mask[0], j->mask[1] },
 	};
-	unsigned int first = 0, last = highest_bit(j->mask), i, k = 0;
-	size_t seg = j->seg_size, mac = s->cfg.keyed ? DNBD_MAC_LEN : 0;
-	uint64_t start, end, span_end;
+	unsigned int first = 0, last = highest_bit(j->mask), i, k;
+	uint64_t start, end;
 	ssize_t got;
 
-	if (!b->par)
-		b->par = malloc((size_t)PARITY_JOB_MAX * DNBD_SEG_MAX);
-	if (!b->par) {
-		log_err("parity: out of memory");
-		return;			/* the client asks again */
-	}
 	while (!dnbd_mask_test(j->mask, first))
 		first++;
-	start = j->offset + (uint64_t)first * seg;
-	span_end = j->offset + (uint64_t)(last + 1) * seg;
-	end = span_end < img->size ? span_end : img->size;
+	start = j->offset + (uint64_t)first * j->seg_size;
+	end = j->offset + (uint64_t)(last + 1) * j->seg_size;
+	if (end > img->size)
+		end = img->size;
 	got = image_read(img, start, span, (size_t)(end - start));
 	if (got != (ssize_t)(end - start)) {
 		uint64_t size = 0;
@@ -872,50 +999,18 @@ static void run_parity(struct server *s, const struct job *j, uint8_t *span,
 		}
 		return;
 	}
-	memset(span + (end - start), 0, (size_t)(span_end - end));
-	for (i = first; i <= last; i++) {
-		uint64_t off = j->offset + (uint64_t)i * seg;
-
-		if (!dnbd_mask_test(j->mask, i))
-			continue;
-		data[k++] = span + (off - start);
-		m.block_crc = dnbd_crc32c(m.block_crc, span + (off - start),
-					  (size_t)(end - off < seg ?
-						   end - off : seg));
-	}
+	k = block_prepare(img, j->mask, j->offset, j->seg_size, span, start,
+			  data, &m.block_crc);
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;
-	for (i = 0; i < DNBD_PARITY_IDX_MAX && b->n < PARITY_JOB_MAX; i++) {
-		unsigned int n = b->n;
-		uint8_t *sym = b->par + (size_t)n * seg;
-		struct iovec *iov = &b->iov[n * b->niov];
-
+	for (i = 0; i < DNBD_PARITY_IDX_MAX; i++) {
 		if (!dnbd_mask_test(j->par, i))
 			continue;
 		m.index = (uint8_t)i;
-		dnbd_fec_encode(k, data, seg, i, sym);
-		dnbd_encode_parity_hdr(b->hdr[n], DNBD_PARITY_LEN + seg,
-				       s->cfg.id, img->id, &m);
-		if (s->cfg.keyed)
-			dnbd_auth_seal_split(b->hdr[n], DNBD_PARITY_LEN, sym,
-					     seg, b->mac[n], &s->cfg.key);
-		else
-			dnbd_seal_split(b->hdr[n], DNBD_PARITY_LEN, sym, seg);
-		iov[0].iov_base = b->hdr[n];
-		iov[0].iov_len = DNBD_PARITY_LEN;
-		iov[1].iov_base = sym;
-		iov[1].iov_len = seg;
-		if (mac) {
-			iov[2].iov_base = b->mac[n];
-			iov[2].iov_len = DNBD_MAC_LEN;
-		}
-		b->len[n] = (uint16_t)(DNBD_PARITY_LEN + seg + mac);
-		b->n++;
-		b->bytes += b->len[n];
+		if (!batch_add_parity(s, img, b, &m, k, data))
+			break;
 	}
-	b->parity = true;
 	batch_flush(s, img, sk, b);
-	b->parity = false;
 }
 
 static void *worker(void *arg)

@@ -34,7 +34,8 @@
 	X(own_looped) X(requests_ratelimited) X(control_ratelimited)	\
 	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
 	X(sends) X(gso_sends) X(gso_fallbacks) X(repairs)		\
-	X(repairs_retry) X(parity_sent) X(parity_suppressed)
+	X(repairs_retry) X(parity_sent) X(parity_suppressed)		\
+	X(parity_proactive)
 
 #define SC_ENUM(name) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
@@ -98,6 +99,8 @@ struct image {
 	_Atomic uint64_t requests, segments_sent, data_bytes_sent;
 	struct dedup_slot *dedup;	/* DEDUP_SLOTS, shared with workers */
 	struct pardedup_slot *pardedup;	/* 1 << PARDEDUP_BITS */
+	uint16_t loss;			/* worst recent loss report, / 65536 */
+	uint64_t loss_us;		/* when it came (event loop only) */
 };
 
 struct srv_config {
@@ -156,6 +159,7 @@ struct job {
 	/* A parity job (REPAIR): these parity indices of the block mask. */
 	bool parity;
 	uint64_t par[2];
+	uint8_t proactive;	/* a READ's: parity symbols after its data */
 };
 
 struct srv_sock {

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "dnbd_fec.h"
 #include "server.h"
 #include "util.h"
 
@@ -288,8 +289,40 @@ static void tx(struct server *s, int fd, const struct msghdr *msg)
 		FUZZ_CHECK(answers_read(img->id, &m));
 		break;
 	}
+	case DNBD_T_PARITY: {
+		/* Proactive (after a burst) or for a REPAIR: whichever, the
+		 * symbol and the block CRC are the image's. */
+		static uint8_t seg[DNBD_FEC_MAX_DATA][DNBD_SEG_MAX];
+		static uint8_t sym[DNBD_SEG_MAX];
+		const uint8_t *data[DNBD_FEC_MAX_DATA];
+		struct dnbd_parity m;
+		unsigned int q, k = 0;
+		uint32_t crc = 0;
+
+		FUZZ_CHECK(dnbd_decode_parity(dg, len, &m) == DNBD_OK);
+		FUZZ_CHECK(m.seg_size <= s->cfg.seg_max);
+		for (q = 0; q < DNBD_FEC_MAX_DATA; q++) {
+			uint64_t o = m.offset + (uint64_t)q * m.seg_size, n;
+
+			if (!dnbd_mask_test(m.mask, q))
+				continue;
+			FUZZ_CHECK(o < img->size);
+			n = img->size - o < m.seg_size ? img->size - o :
+			    m.seg_size;
+			memset(seg[k], 0, m.seg_size);
+			fuzz_fill(seg[k], (size_t)n, img->id, o);
+			crc = dnbd_crc32c(crc, seg[k], (size_t)n);
+			data[k] = seg[k];
+			k++;
+		}
+		FUZZ_CHECK(m.block_crc == crc);
+		FUZZ_CHECK(dnbd_fec_encode(k, data, m.seg_size, m.index, sym));
+		FUZZ_CHECK(!memcmp(sym, m.data, m.seg_size));
+		FUZZ_CHECK(!atomic_load(&img->changed));
+		break;
+	}
 	default:
-		FUZZ_CHECK(!"the server sent a HELLO or READ");
+		FUZZ_CHECK(!"the server sent a HELLO, READ or REPAIR");
 	}
 }
 

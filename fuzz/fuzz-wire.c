@@ -89,7 +89,7 @@ static void check_announce(const struct dnbd_hdr *h, size_t len)
 
 static void check_read(const struct dnbd_hdr *h, size_t len)
 {
-	static const unsigned int zero[] = { 12, 2, 50, 2 };
+	static const unsigned int zero[] = { 12, 2 };
 	struct dnbd_read_req m;
 	unsigned int i, n;
 
@@ -106,9 +106,10 @@ static void check_read(const struct dnbd_hdr *h, size_t len)
 		FUZZ_CHECK(!dnbd_mask_test(m.mask, i));
 	if (h->type != DNBD_T_READ)
 		return;
+	FUZZ_CHECK(m.loss == fz_get16(buf + 50));
 	FUZZ_CHECK(dnbd_encode_read(out, sizeof(out), h->flags, h->image_id,
 				    &m) == len);
-	check_same(len, zero, 4);
+	check_same(len, zero, 2);
 }
 
 static void check_reply(const struct dnbd_hdr *h, size_t len)

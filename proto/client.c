@@ -439,6 +439,7 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	m.seg_count = r->nsegs;
 	m.mask[0] = r->asked[0] = want[0];
 	m.mask[1] = r->asked[1] = want[1];
+	m.loss = c->loss;
 	count(c, DNBD_CC_requests_sent, 1);
 	count(c, DNBD_CC_segments_requested, nwant);
 	if (how & TX_RETRY)
@@ -1019,27 +1020,39 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
 			uint64_t now)
 {
 	struct dnbd_repair m;
-	struct dnbd_read_fec *f;
-	uint64_t blk[2];
+	struct dnbd_read_fec *f = r->fec;
+	uint64_t rel[2];
 	unsigned int nholes, held, first;
 	bool retry;
 
 	if (c->cfg.no_fec || !c->cfg.multicast || !s || !s->fec ||
-	    !(r->shared || (c->foreign_us &&
-			    now - c->foreign_us < SHARED_US)))
+	    !(r->shared || (f && f->n) ||
+	      (c->foreign_us && now - c->foreign_us < SHARED_US)))
 		return false;
-	read_block(c, r, blk);
-	if ((want[0] & ~blk[0]) || (want[1] & ~blk[1]))
-		return false;		/* a hole in a partial edge segment */
 	nholes = dnbd_mask_count(want);
 	if (!nholes || nholes > FEC_SYMS_MAX)
 		return false;
-	if (r->fec && (r->fec->seg0 != r->seg0 || r->fec->mask[0] != blk[0] ||
-		       r->fec->mask[1] != blk[1]))
-		fec_free(c, r);		/* parity of a smaller block */
-	f = fec_get(c, r, r->seg0, blk);
-	if (!f)
-		return false;
+	/*
+	 * The block of the parity held (a burst's own, sent with it) if it
+	 * covers the holes, else the read's own block.
+	 */
+	if (f) {
+		rel[0] = f->mask[0];
+		rel[1] = f->mask[1];
+		if (!block_in_read(c, r, f->seg0, rel) ||
+		    (want[0] & ~rel[0]) || (want[1] & ~rel[1])) {
+			fec_free(c, r);	/* parity of another block */
+			f = NULL;
+		}
+	}
+	if (!f) {
+		read_block(c, r, rel);
+		if ((want[0] & ~rel[0]) || (want[1] & ~rel[1]))
+			return false;	/* a hole in a partial edge segment */
+		f = fec_get(c, r, r->seg0, rel);
+		if (!f)
+			return false;
+	}
 	held = f->n;
 	first = f->next;
 	retry = f->asked;
@@ -1053,10 +1066,10 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
 	m.blk.echo = (uint32_t)now;
 	m.blk.target = s->id;
 	m.blk.seg_size = c->image.seg_max;
-	m.blk.offset = r->seg0 * c->image.seg_max;
-	m.blk.seg_count = r->nsegs;
-	m.blk.mask[0] = blk[0];
-	m.blk.mask[1] = blk[1];
+	m.blk.offset = f->seg0 * c->image.seg_max;
+	m.blk.seg_count = (uint16_t)(dnbd_mask_last(f->mask) + 1);
+	m.blk.mask[0] = f->mask[0];
+	m.blk.mask[1] = f->mask[1];
 	m.first = (uint8_t)first;
 	m.count = (uint8_t)(nholes - held);
 	f->next = first + m.count;
@@ -1068,6 +1081,29 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
 		dnbd_encode_repair(c->txbuf, sizeof(c->txbuf),
 				   retry ? DNBD_F_RETRY : 0, c->image.id, &m));
 	return true;
+}
+
+/*
+ * The loss this client sees, reported in every READ (protocol.md section
+ * 20): at the end of each burst of its own, the share of the segments
+ * that burst was asked for that did not come, averaged (1/8 per burst).
+ */
+static void loss_sample(struct dnbd_client *c, const struct dnbd_read *r)
+{
+	unsigned int n = dnbd_mask_count(r->asked), lost;
+	uint64_t holes[2];
+	int32_t sample, d;
+
+	if (!n)
+		return;
+	holes[0] = r->asked[0] & ~r->have[0];
+	holes[1] = r->asked[1] & ~r->have[1];
+	lost = dnbd_mask_count(holes);
+	sample = (int32_t)((uint64_t)lost * 65535 / n);
+	d = (sample - (int32_t)c->loss) / 8;
+	if (!d && sample != c->loss)
+		d = sample > c->loss ? 1 : -1;
+	c->loss = (uint16_t)((int32_t)c->loss + d);
 }
 
 /*
@@ -1177,6 +1213,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 					   r->offset + r->length;
 			}
 		}
+		if (mine && (h->flags & DNBD_F_LAST))
+			loss_sample(c, r);
 		if (read_complete(r)) {
 			finish(c, r, 0);
 			continue;
@@ -1185,7 +1223,11 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			continue;
 		if (!(h->flags & DNBD_F_LAST))
 			continue;
-		/* The burst we are waiting on ended with holes: ask now. */
+		/* The burst we are waiting on ended with holes: ask now,
+		 * unless its parity follows (then the stall timer asks for
+		 * more if that parity is not enough). */
+		if (mine && (h->flags & DNBD_F_PARITY))
+			continue;
 		if (mine) {
 			if (dispatch(c, r, now, TX_RETRY | TX_HOLES))
 				count(c, DNBD_CC_fast_retransmits, 1);

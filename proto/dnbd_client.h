@@ -202,6 +202,7 @@ struct dnbd_client {
 	unsigned int n_pending;
 	struct dnbd_cache cache;
 	uint64_t read_hwm;		/* 1 + the last segment a read asked */
+	uint16_t loss;			/* recent loss seen, x / 65536 */
 	uint64_t next_hello_us;
 	uint16_t refused_by;		/* a server answered HELLO with ERROR */
 	uint16_t refused_code;

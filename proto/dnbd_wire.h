@@ -33,6 +33,7 @@ enum dnbd_type {
 #define DNBD_F_LAST	0x0002	/* REPLY: last segment sent for this request */
 #define DNBD_F_AUTH	0x0004	/* any: a DNBD_MAC_LEN tag ends the datagram */
 #define DNBD_F_FEC	0x0008	/* ANNOUNCE: answers REPAIR with PARITY */
+#define DNBD_F_PARITY	0x0010	/* REPLY with LAST: the burst's parity follows */
 
 /* Error codes carried by DNBD_T_ERROR. */
 enum dnbd_errcode {
@@ -99,6 +100,7 @@ struct dnbd_read_req {
 	uint64_t offset;	/* start of the first segment */
 	uint16_t seg_count;	/* 1..DNBD_REQ_SEGS_MAX */
 	uint64_t mask[2];	/* bit i (mask[i/64] >> (i%64)): want segment i */
+	uint16_t loss;		/* READ: the client's recent loss, x / 65536 */
 };
 
 /*

@@ -167,8 +167,12 @@ static size_t encode_req(uint8_t *buf, size_t buflen, uint8_t type,
 	put16(buf + 38, m->seg_size);
 	put64(buf + 40, m->offset);
 	put16(buf + 48, m->seg_count);
-	put8(buf + 50, first);
-	put8(buf + 51, count);
+	if (type == DNBD_T_READ) {
+		put16(buf + 50, m->loss);
+	} else {
+		put8(buf + 50, first);
+		put8(buf + 51, count);
+	}
 	put64(buf + 52, m->mask[0]);
 	put64(buf + 60, m->mask[1]);
 	dnbd_seal(buf, DNBD_READ_LEN);
@@ -341,6 +345,7 @@ enum dnbd_verdict dnbd_decode_repair(const uint8_t *buf, size_t len,
 		return v;
 	m->first = buf[50];
 	m->count = buf[51];
+	m->blk.loss = 0;
 	if (!m->count || m->first + m->count > DNBD_PARITY_IDX_MAX)
 		return DNBD_BAD_FIELD;
 	return DNBD_OK;
@@ -382,6 +387,7 @@ enum dnbd_verdict dnbd_decode_read(const uint8_t *buf, size_t len,
 	m->seg_size = get16(buf + 38);
 	m->offset = get64(buf + 40);
 	m->seg_count = get16(buf + 48);
+	m->loss = get16(buf + 50);
 	m->mask[0] = get64(buf + 52);
 	m->mask[1] = get64(buf + 60);
 	n = m->seg_count;

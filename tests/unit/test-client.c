@@ -1074,6 +1074,64 @@ static void test_parity_repair(void)
 	dnbd_client_fini(&c);
 }
 
+/*
+ * Proactive parity: the LAST REPLY of a burst says parity follows
+ * (DNBD_F_PARITY), so the client does not ask for its holes at once; the
+ * parity that follows rebuilds them.  The loss it saw is reported in its
+ * next READ, and a burst without loss brings the report down again.
+ */
+static void test_proactive_parity(void)
+{
+	static struct dnbd_client c;
+	static uint8_t dst[30 * SEG], dst2[30 * SEG];
+	struct dnbd_read r = { .offset = 200 * SEG, .length = 30 * SEG,
+			       .buf = dst };
+	struct dnbd_read r2 = { .offset = 230 * SEG, .length = 30 * SEG,
+				.buf = dst2 };
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	uint8_t buf[DNBD_DGRAM_MAX];
+	unsigned int i;
+	uint64_t now = 10000;
+	uint16_t loss;
+	size_t len;
+
+	setup(&c, 0);
+	select_image(&c, 1000);
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	decode_read(0, &rq, &h);
+	CHECK_EQ(rq.loss, 0);
+	/* Segments 4 and 11 lost; the LAST (29) says parity follows. */
+	for (i = 0; i < 30; i++) {
+		if (i == 4 || i == 11)
+			continue;
+		len = make_reply(buf, rq.target, rq.client_id, rq.req_id,
+				 rq.echo, 200 + i,
+				 i == 29 ? DNBD_F_LAST | DNBD_F_PARITY : 0);
+		dnbd_client_input(&c, buf, len, &out[0].to, now + 10 + i);
+	}
+	CHECK_EQ(n_out, 1);		/* no re-request: parity follows */
+	CHECK_EQ(c.counters[DNBD_CC_fast_retransmits], 0);
+	CHECK(c.loss > 0);
+	loss = c.loss;
+	for (i = 0; i < 2; i++) {
+		len = make_parity(buf, rq.target, 200, rq.mask, i, -1);
+		dnbd_client_input(&c, buf, len, &out[0].to, now + 100 + i);
+	}
+	CHECK_EQ(n_done, 1);
+	CHECK_EQ(done_err, 0);
+	CHECK_EQ(c.counters[DNBD_CC_segments_rebuilt], 2);
+	CHECK(!memcmp(dst, image + 200 * SEG, sizeof(dst)));
+	/* The next READ reports the loss; a clean burst lowers it. */
+	CHECK_EQ(dnbd_client_read(&c, &r2, now + 200), 0);
+	decode_read(1, &rq, &h);
+	CHECK_EQ(rq.loss, loss);
+	serve(&c, 1, rq.target, 0, now + 300);
+	CHECK_EQ(n_done, 2);
+	CHECK(c.loss < loss);
+	dnbd_client_fini(&c);
+}
+
 int main(void)
 {
 	unsigned int i;
@@ -1087,6 +1145,7 @@ int main(void)
 	test_rtt_weights();
 	test_failover();
 	test_parity_repair();
+	test_proactive_parity();
 	test_down_after_timeouts();
 	test_queue_progress();
 	test_suppression_and_cache();

@@ -44,7 +44,8 @@ static void test_roundtrip(void)
 	struct dnbd_read_req rq = { .client_id = 3, .req_id = 4, .echo = 5,
 				    .target = 2, .seg_size = 1400,
 				    .offset = 1400ull * 1000, .seg_count = 100,
-				    .mask = { ~0ull, 0xfffffffffull } };
+				    .mask = { ~0ull, 0xfffffffffull },
+				    .loss = 0x1234 };
 	struct dnbd_read_req rq2;
 	struct dnbd_reply rp = { .client_id = 3, .req_id = 4, .echo = 5,
 				 .seg_size = 1400, .offset = 2800,
@@ -86,6 +87,7 @@ static void test_roundtrip(void)
 	CHECK_EQ(rq2.offset, 1400ull * 1000);
 	CHECK_EQ(rq2.seg_count, 100);
 	CHECK_EQ(rq2.mask[1], 0xfffffffffull);
+	CHECK_EQ(rq2.loss, 0x1234);	/* the loss report (bytes 50-51) */
 	CHECK_EQ(rq2.target, 2);
 
 	len = dnbd_encode_reply_hdr(buf, sizeof(buf), DNBD_F_LAST, 3, 99, &rp);
