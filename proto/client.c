@@ -1087,8 +1087,13 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
  * The loss this client sees, reported in every READ (protocol.md section
  * 20): at the end of each burst of its own, the share of the segments
  * that burst was asked for that did not come, averaged (1/8 per burst).
+ * Only while it reads alone: where other clients read too, the server
+ * leaves out of a burst what another one carries (dedup), so holes are
+ * not loss, and parity by REPAIR serves them all at once anyway; there
+ * the report decays to 0.
  */
-static void loss_sample(struct dnbd_client *c, const struct dnbd_read *r)
+static void loss_sample(struct dnbd_client *c, const struct dnbd_read *r,
+			uint64_t now)
 {
 	unsigned int n = dnbd_mask_count(r->asked), lost;
 	uint64_t holes[2];
@@ -1099,6 +1104,8 @@ static void loss_sample(struct dnbd_client *c, const struct dnbd_read *r)
 	holes[0] = r->asked[0] & ~r->have[0];
 	holes[1] = r->asked[1] & ~r->have[1];
 	lost = dnbd_mask_count(holes);
+	if (r->shared || (c->foreign_us && now - c->foreign_us < SHARED_US))
+		lost = 0;
 	sample = (int32_t)((uint64_t)lost * 65535 / n);
 	d = (sample - (int32_t)c->loss) / 8;
 	if (!d && sample != c->loss)
@@ -1214,7 +1221,7 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 			}
 		}
 		if (mine && (h->flags & DNBD_F_LAST))
-			loss_sample(c, r);
+			loss_sample(c, r, now);
 		if (read_complete(r)) {
 			finish(c, r, 0);
 			continue;
