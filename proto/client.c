@@ -1573,6 +1573,11 @@ uint64_t dnbd_client_timer(struct dnbd_client *c, uint64_t now)
 	return deadline;
 }
 
+bool dnbd_client_alone(const struct dnbd_client *c, uint64_t now)
+{
+	return !c->foreign_us || now - c->foreign_us >= SHARED_US;
+}
+
 void dnbd_client_cancel_all(struct dnbd_client *c, int err)
 {
 	while (c->pending.next && c->pending.next != &c->pending)

@@ -220,6 +220,8 @@ void dnbd_client_hello(struct dnbd_client *c, const char *name, uint64_t now);
 /* Fix the image: one of c->images, or a known id/size (kernel path). */
 int dnbd_client_select(struct dnbd_client *c,
 		       const struct dnbd_image_info *img);
+/* No other client's request heard lately (the last second): reading alone. */
+bool dnbd_client_alone(const struct dnbd_client *c, uint64_t now);
 /* Feed one received datagram. */
 void dnbd_client_input(struct dnbd_client *c, const uint8_t *buf, size_t len,
 		       const struct dnbd_addr *from, uint64_t now);
