@@ -522,14 +522,17 @@ def sec8(rows, m, res):
            "nbd TCP segment) with probability p, independently; the server's port is clean. The "
            "bridge port of each client cuts GSO trains into their datagrams first, as a switch "
            f"forwards frames. The {n} read the image at once. *dnbd*: parity repair (the "
-           "default); *dnbd --no-fec*: every client names its own lost segments; nbd-server: "
+           "default); *dnbd-cat --hold 64*: the same, each reader holding up to 64 reads in "
+           "order while the oldest waits for its repair (4× its window; by default it holds "
+           "the window only); *dnbd --no-fec*: every client names its own lost segments; "
+           "nbd-server: "
            "one TCP connection per reader, stopped after "
            f"{m.get('loss_timeout', '?')} s (\"failed\"). Egress is what the server's port "
            "sent, against the image.\n"]
     lines = []
     for p in m.get("mlosses", "").split():
-        for sys_, label in (("dnbd", "dnbd"), ("dnbd-nofec", "dnbd --no-fec"),
-                            ("nbd-server", "nbd-server")):
+        for sys_, label in (("dnbd", "dnbd"), ("dnbd-hold", "dnbd, dnbd-cat --hold 64"),
+                            ("dnbd-nofec", "dnbd --no-fec"), ("nbd-server", "nbd-server")):
             r = (runs(rows, "s8", sys_, p) or [None])[0]
             if not r:
                 continue
@@ -1142,10 +1145,11 @@ def goals14(rows, res, m):
                     f"{f(r10, 2)}" if r10 is not None else "–",
                     None if r10 is None else r10 >= 0.80, "loss"))
     d, o = res.get("s8_dnbd_5"), res.get("s8_dnbd-nofec_5")
+    hd = res.get("s8_dnbd-hold_5")
     out.append(goal(f"{m.get('mloss_n', '?')} clients each losing 5 % (scenario 8)",
                     "egress ≤ 1.20× image", "",
-                    (f"{f(d[1], 3)}× (--no-fec: {f(o[1], 3)}×)" if o else f"{f(d[1], 3)}×")
-                    if d else "–",
+                    (f"{f(d[1], 3)}× (--hold 64: {f(hd[1], 3) if hd else '–'}×; --no-fec: "
+                     f"{f(o[1], 3) if o else '–'}×)") if d else "–",
                     None if not d or d[1] is None else d[1] <= 1.20, "loss8"))
     return out
 

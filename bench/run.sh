@@ -24,8 +24,9 @@
 #     dnbd-server (defaults, and paced with --rate at the link rate) next
 #     to nbdcopy from nbd-server, PASSES passes, median
 #   8 N clients that each lose p% of what arrives, independently, read
-#     the loss image at once: egress with parity repair (the default),
-#     with --no-fec (named re-requests only), and nbd-server
+#     the loss image at once: egress with parity repair (the default;
+#     and dnbd-cat --hold 64), with --no-fec (named re-requests only),
+#     and nbd-server
 # plus a perf profile (perf record -a) during one more single read (it
 # runs with scenario 1).
 #
@@ -102,6 +103,8 @@ SRV_IP=10.77.0.11
 NBD_PORT=10809
 KIT_PORT=10810
 EXPORT=bench
+# dnbd-cat --hold of the dnbd-hold reader (scenario 8): 4x its window.
+HOLD=64
 # A reader that does not finish within this many seconds failed.
 CLIENT_TIMEOUT=600
 # TCP under heavy loss may crawl: its reader is stopped after this long.
@@ -288,7 +291,7 @@ nbd_idle() {
 
 server_pid() {
 	case $1 in
-	dnbd) echo "$DNBD_PID" ;;
+	dnbd | dnbd-hold) echo "$DNBD_PID" ;;
 	nbd-server) echo "$NBD_PID" ;;
 	nbdkit) echo "$KIT_PID" ;;
 	dnbd-*) echo "$VAR_PID" ;;
@@ -299,6 +302,7 @@ server_pid() {
 reader() {
 	case $1 in
 	dnbd) echo "$DNBD_CAT -b $GROUP --timeout 30 --stats $W/cat-$2.json" ;;
+	dnbd-hold) echo "$DNBD_CAT -b $GROUP --timeout 30 --hold $HOLD --stats $W/cat-$2.json" ;;
 	nbd-server) echo "nbdcopy nbd://$SRV_IP:$NBD_PORT/$EXPORT null:" ;;
 	nbdkit) echo "nbdcopy nbd://$SRV_IP:$KIT_PORT/ null:" ;;
 	dnbd-t2) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
@@ -601,6 +605,7 @@ s8_group_loss() {
 	for p in $MLOSS; do
 		for ((i = 1; i <= MLOSS_N; i++)); do loss_on "c$i" "$p"; done
 		measure s8 dnbd "$p" 1 "$MLOSS_N" "$img"
+		measure s8 dnbd-hold "$p" 1 "$MLOSS_N" "$img"
 		run_variant s8 dnbd-nofec "$p" 1 "$img" "$MLOSS_N"
 		CLIENT_TIMEOUT=$LOSS_TIMEOUT TOLERATE=1 measure s8 nbd-server "$p" 1 \
 			"$MLOSS_N" "$img"

@@ -79,7 +79,7 @@ pass "the report has every scenario's table with figures, and the 6 + 4 + 3 targ
 
 # Scenario 8: the three systems, each with its egress; dnbd's repairs.
 s8=$(awk '/^## / { on = index($0, "## 8.") == 1; next } on' "$REPORT")
-for r in "| dnbd |" "| dnbd --no-fec |" "| nbd-server |"; do
+for r in "| dnbd |" "| dnbd, dnbd-cat --hold 64 |" "| dnbd --no-fec |" "| nbd-server |"; do
 	grep -qF "$r" <<<"$s8" || fail "section 8 has no row for '$r'"
 done
 pass "section 8: dnbd with parity, --no-fec and nbd-server under loss at every client"
