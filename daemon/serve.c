@@ -777,6 +777,47 @@ static void stamp_sent(struct image *img, const struct job *j,
 }
 
 /*
+ * Reads the job's segments, from its first to its last, into span:
+ * *first is the first segment, [*start, *end) the bytes.  If the image
+ * cannot give them all, answers with ERROR (CHANGED for a short read: the
+ * file shrank; IO otherwise), frees the job's dedup slots (nothing went
+ * out) and returns false.
+ */
+static bool job_read(struct server *s, const struct job *j, uint8_t *span,
+		     unsigned int *first, uint64_t *start, uint64_t *end)
+{
+	struct image *img = j->img;
+	struct dnbd_read_req r = {
+		.client_id = j->client_id, .req_id = j->req_id,
+		.echo = j->echo, .offset = j->offset,
+	};
+	unsigned int last = highest_bit(j->mask);
+	uint64_t size = 0;
+	ssize_t got;
+
+	*first = 0;
+	while (!dnbd_mask_test(j->mask, *first))
+		(*first)++;
+	*start = j->offset + (uint64_t)*first * j->seg_size;
+	*end = j->offset + (uint64_t)(last + 1) * j->seg_size;
+	if (*end > img->size)
+		*end = img->size;
+	got = image_read(img, *start, span, (size_t)(*end - *start));
+	if (got == (ssize_t)(*end - *start))
+		return true;
+	dedup_release(img, j);
+	if (got >= 0) {
+		image_size_now(img, &size);
+		image_changed(s, img, size);
+		send_error(s, img, &r, DNBD_E_CHANGED, &j->dest);
+	} else {
+		sc_add(s, SC_io_errors, 1);
+		send_error(s, img, &r, DNBD_E_IO, &j->dest);
+	}
+	return false;
+}
+
+/*
  * The block of mask (from segment 0 at offset), read into span from its
  * first segment (start): data pointers in block order, the last segment
  * padded with zeros to seg_size for the code, and the block's CRC32C over
@@ -876,36 +917,12 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		    struct batch *b)
 {
 	struct image *img = j->img;
-	struct dnbd_read_req r = {
-		.client_id = j->client_id, .req_id = j->req_id,
-		.echo = j->echo, .offset = j->offset,
-	};
 	struct srv_sock *sk = &s->socks[img->sock];
-	unsigned int first = 0, last = highest_bit(j->mask), i;
+	unsigned int first, last = highest_bit(j->mask), i;
 	uint64_t start, end;
-	ssize_t got;
 
-	while (!dnbd_mask_test(j->mask, first))
-		first++;
-	start = j->offset + (uint64_t)first * j->seg_size;
-	end = j->offset + (uint64_t)(last + 1) * j->seg_size;
-	if (end > img->size)
-		end = img->size;
-	got = image_read(img, start, span, (size_t)(end - start));
-	if (got != (ssize_t)(end - start)) {
-		uint64_t size = 0;
-
-		dedup_release(img, j);	/* nothing went out */
-		if (got >= 0) {		/* short: the file shrank */
-			image_size_now(img, &size);
-			image_changed(s, img, size);
-			send_error(s, img, &r, DNBD_E_CHANGED, &j->dest);
-		} else {
-			sc_add(s, SC_io_errors, 1);
-			send_error(s, img, &r, DNBD_E_IO, &j->dest);
-		}
+	if (!job_read(s, j, span, &first, &start, &end))
 		return;
-	}
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;
 	for (i = first; i <= last; i++) {
@@ -965,40 +982,17 @@ static void run_parity(struct server *s, const struct job *j, uint8_t *span,
 		       struct batch *b)
 {
 	struct image *img = j->img;
-	struct dnbd_read_req r = {
-		.client_id = j->client_id, .req_id = j->req_id,
-		.echo = j->echo, .offset = j->offset,
-	};
 	struct srv_sock *sk = &s->socks[img->sock];
 	const uint8_t *data[DNBD_FEC_MAX_DATA];
 	struct dnbd_parity m = {
 		.seg_size = j->seg_size, .offset = j->offset,
 		.mask = { j->mask[0], j->mask[1] },
 	};
-	unsigned int first = 0, last = highest_bit(j->mask), i, k;
+	unsigned int first, i, k;
 	uint64_t start, end;
-	ssize_t got;
 
-	while (!dnbd_mask_test(j->mask, first))
-		first++;
-	start = j->offset + (uint64_t)first * j->seg_size;
-	end = j->offset + (uint64_t)(last + 1) * j->seg_size;
-	if (end > img->size)
-		end = img->size;
-	got = image_read(img, start, span, (size_t)(end - start));
-	if (got != (ssize_t)(end - start)) {
-		uint64_t size = 0;
-
-		if (got >= 0) {
-			image_size_now(img, &size);
-			image_changed(s, img, size);
-			send_error(s, img, &r, DNBD_E_CHANGED, &j->dest);
-		} else {
-			sc_add(s, SC_io_errors, 1);
-			send_error(s, img, &r, DNBD_E_IO, &j->dest);
-		}
+	if (!job_read(s, j, span, &first, &start, &end))
 		return;
-	}
 	k = block_prepare(img, j->mask, j->offset, j->seg_size, span, start,
 			  data, &m.block_crc);
 	addr_to_sin(&j->dest, &b->sin);
