@@ -1496,19 +1496,32 @@ static void check_servers(struct dnbd_client *c, uint64_t now)
 }
 
 /*
- * s went silent on read r: new reads keep off it (srv_pick), and the
- * other reads it holds are asked elsewhere now rather than each after its
- * own RTO.  A server that is up but idle would have answered them; a
- * silent one is gone or lost them.
+ * s went silent on read r: new reads keep off it (srv_pick), and, if
+ * another server is up, the other reads it holds are asked there now
+ * rather than each after its own RTO.  A server that is up but idle would
+ * have answered them; a silent one is gone or lost them.
  */
 static void srv_suspect(struct dnbd_client *c, struct dnbd_server *s,
 			const struct dnbd_read *r, uint64_t now)
 {
 	struct dnbd_read *q;
+	unsigned int i;
+	bool other = false;
 
 	if (s->suspect)
 		return;
 	s->suspect = true;
+	/* Only where another server can take them: asking the same one
+	 * again would only make it send them twice. */
+	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
+		const struct dnbd_server *o = &c->servers[i];
+
+		other |= o != s && o->state == DNBD_SRV_UP && !o->suspect &&
+			 o->image_id == c->image.id &&
+			 o->seg_max >= c->image.seg_max;
+	}
+	if (!other)
+		return;
 	for (q = c->pending.next; q != &c->pending; q = q->next)
 		if (q != r && q->server == s->id && q->tries &&
 		    q->sent_us < now &&
