@@ -49,15 +49,16 @@
 
 /*
  * Requests of at least DNBD_DIRECT_MIN bytes are read straight into their
- * pages: the pages are mapped into one virtual range, with scratch pages
- * around them for the parts of the first and last segment outside the
- * request.  DNBD_SCRATCH_PAGES cover the largest segment; DNBD_MAP_PAGES
- * the largest request, unaligned, with scratch on both sides.
+ * pages: the pages are mapped into one virtual range, with edge pages of
+ * the request's own around them for the parts of the first and last
+ * segment outside the request.  DNBD_EDGE_PAGES cover the largest
+ * segment; DNBD_MAP_PAGES the largest request, unaligned, with edge pages
+ * on both sides.
  */
 #define DNBD_DIRECT_MIN		(16 * 1024)
-#define DNBD_SCRATCH_PAGES	DIV_ROUND_UP(DNBD_SEG_MAX, PAGE_SIZE)
+#define DNBD_EDGE_PAGES	DIV_ROUND_UP(DNBD_SEG_MAX, PAGE_SIZE)
 #define DNBD_MAP_PAGES		(DNBD_IO_OPT / PAGE_SIZE + 1 + \
-				 2 * DNBD_SCRATCH_PAGES)
+				 2 * DNBD_EDGE_PAGES)
 
 struct dnbd_cachefile;
 
@@ -101,7 +102,6 @@ struct dnbd_session {
 	struct dnbd_image_info image;
 	u32 seg;			/* the segment grid in use */
 	atomic64_t counters[DNBD_DC_MAX];
-	struct page *scratch[DNBD_SCRATCH_PAGES];	/* see DNBD_DIRECT_MIN */
 	u8 rxbuf[DNBD_DGRAM_MAX + 1];	/* a datagram not in one piece */
 	struct dnbd_client core;	/* large: the session is kvzalloc'd */
 };
@@ -121,6 +121,10 @@ struct dnbd_cmd {
 	struct list_head done_node;
 	u8 *buf;			/* the request on the segment grid */
 	void *map;			/* vmap()ed pages (buf inside), or NULL */
+	/* The map's pages before and after the request's own: whole
+	 * segments stay intact there for parity rebuilds (client.c). */
+	struct page *edge[2 * DNBD_EDGE_PAGES];
+	u8 n_edge;
 	u64 buf_off;			/* image offset of buf[0] */
 	u32 buf_len;
 	u8 n_reads;

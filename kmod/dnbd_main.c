@@ -83,6 +83,7 @@ static int dnbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	struct dnbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
 	cmd->rq = rq;
+	cmd->n_edge = 0;
 	INIT_LIST_HEAD(&cmd->done_node);
 	return 0;
 }

@@ -160,40 +160,22 @@ static void env_overheard(void *ctx, u64 seg, const u8 *data, u16 len)
 
 /* ---- the request's buffer --------------------------------------------- */
 
-static void dnbd_scratch_free(struct dnbd_session *s)
+static void dnbd_cmd_edge_free(struct dnbd_cmd *cmd)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(s->scratch); i++) {
-		if (s->scratch[i])
-			__free_page(s->scratch[i]);
-		s->scratch[i] = NULL;
-	}
-}
-
-/* Pages for the parts of the first and last segment outside a request. */
-static int dnbd_scratch_alloc(struct dnbd_session *s)
-{
-	unsigned int i;
-
-	for (i = 0; i < DIV_ROUND_UP(s->seg, PAGE_SIZE); i++) {
-		s->scratch[i] = alloc_page(GFP_KERNEL);
-		if (!s->scratch[i]) {
-			dnbd_scratch_free(s);
-			return -ENOMEM;
-		}
-	}
-	return 0;
+	while (cmd->n_edge)
+		__free_page(cmd->edge[--cmd->n_edge]);
 }
 
 /*
  * Maps the request's pages into one virtual range, so that the core
- * copies each segment straight into them: scratch pages before and after
- * take the bytes of the first and last segment outside the request (their
- * contents are never read).  Only for a request without a cache file
- * (which needs whole segments) whose pages are contiguous once mapped:
- * only the first may start, only the last may end, inside a page, and
- * neither where a scratch page has to join it.
+ * copies each segment straight into them: edge pages of the command's own
+ * before and after take the bytes of the first and last segment outside
+ * the request.  They are the command's, not shared: a parity rebuild
+ * reads every segment of its block back (client.c, fec_try()), the edge
+ * ones too.  Only for a request without a cache file (which needs whole
+ * segments) whose pages are contiguous once mapped: only the first may
+ * start, only the last may end, inside a page, and neither where an edge
+ * page has to join it.
  */
 static bool dnbd_cmd_map(struct dnbd_session *s, struct dnbd_cmd *cmd,
 			 u64 off, u32 len)
@@ -203,16 +185,14 @@ static bool dnbd_cmd_map(struct dnbd_session *s, struct dnbd_cmd *cmd,
 	u32 tail = cmd->buf_off + cmd->buf_len - (off + len);
 	unsigned int hp = DIV_ROUND_UP(head, PAGE_SIZE);
 	unsigned int tp = DIV_ROUND_UP(tail, PAGE_SIZE);
-	unsigned int n = 0, start = 0, i, noio;
+	unsigned int n = hp, start = 0, i, noio;
 	struct req_iterator iter;
 	struct bio_vec bv;
 	u32 end = PAGE_SIZE;	/* where the previous piece ended */
 
 	if (len < DNBD_DIRECT_MIN || dnbd_session_cf(s) ||
-	    hp > DNBD_SCRATCH_PAGES || tp > DNBD_SCRATCH_PAGES)
+	    hp > DNBD_EDGE_PAGES || tp > DNBD_EDGE_PAGES)
 		return false;
-	for (i = 0; i < hp; i++)
-		pages[n++] = s->scratch[i];
 	rq_for_each_segment(bv, cmd->rq, iter) {
 		if (n == hp) {
 			if (head && bv.bv_offset)
@@ -228,16 +208,29 @@ static bool dnbd_cmd_map(struct dnbd_session *s, struct dnbd_cmd *cmd,
 	}
 	if (tail && end != PAGE_SIZE)
 		return false;
-	for (i = 0; i < tp; i++)
-		pages[n++] = s->scratch[i];
 
 	noio = memalloc_noio_save();
+	for (i = 0; i < hp + tp; i++) {
+		cmd->edge[i] = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+		if (!cmd->edge[i])
+			goto free_edge;
+		cmd->n_edge++;
+	}
+	for (i = 0; i < hp; i++)
+		pages[i] = cmd->edge[i];
+	for (i = 0; i < tp; i++)
+		pages[n++] = cmd->edge[hp + i];
 	cmd->map = vmap(pages, n, VM_MAP, PAGE_KERNEL);
-	memalloc_noio_restore(noio);
 	if (!cmd->map)
-		return false;
+		goto free_edge;
+	memalloc_noio_restore(noio);
 	cmd->buf = cmd->map + hp * PAGE_SIZE + start - head;
 	return true;
+
+free_edge:
+	dnbd_cmd_edge_free(cmd);
+	memalloc_noio_restore(noio);
+	return false;
 }
 
 /* A buffer for the request on the segment grid: its pages or a bounce. */
@@ -265,6 +258,7 @@ static void dnbd_cmd_buf_free(struct dnbd_cmd *cmd)
 	if (cmd->map) {
 		vunmap(cmd->map);
 		cmd->map = NULL;
+		dnbd_cmd_edge_free(cmd);
 	} else {
 		kvfree(cmd->buf);
 	}
@@ -768,12 +762,9 @@ struct dnbd_session *dnbd_session_create(struct dnbd_device *dev,
 	*err = dnbd_session_image(s, b);
 	if (*err)
 		goto out_core;
-	*err = dnbd_scratch_alloc(s);
-	if (*err)
-		goto out_core;
 	s->sock = dnbd_session_sock(b->sock_fd, err);
 	if (!s->sock)
-		goto out_scratch;
+		goto out_core;
 	dnbd_sock_opts(s);
 	if (b->cache_fd >= 0) {
 		s->cf = dnbd_cachefile_open(s, b->cache_fd, err);
@@ -801,8 +792,6 @@ out_cf:
 		dnbd_cachefile_close(s->cf);
 out_sock:
 	sockfd_put(s->sock);
-out_scratch:
-	dnbd_scratch_free(s);
 out_core:
 	dnbd_client_fini(&s->core);
 out_free:
@@ -841,6 +830,5 @@ void dnbd_session_destroy(struct dnbd_session *s)
 	if (s->cf)
 		dnbd_cachefile_close(s->cf);
 	sockfd_put(s->sock);
-	dnbd_scratch_free(s);
 	kvfree(s);
 }

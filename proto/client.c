@@ -742,8 +742,14 @@ static bool fec_try(struct dnbd_client *c, struct dnbd_read *r)
 	}
 	return false;
 bad:
+	/*
+	 * Garbled or forged parity (or data): none of it is used, and the
+	 * read asks for its holes by name from now on, so that parity that
+	 * keeps failing cannot keep it waiting.
+	 */
 	count(c, DNBD_CC_parity_bad, 1);
 	fec_free(c, r);
+	r->fec_off = true;
 	return false;
 }
 
@@ -937,7 +943,7 @@ static void on_parity(struct dnbd_client *c, const struct dnbd_hdr *h,
 	for (r = c->pending.next; r != &c->pending; r = r->next) {
 		mask[0] = m.mask[0];
 		mask[1] = m.mask[1];
-		if (!block_in_read(c, r, seg0, mask) ||
+		if (r->fec_off || !block_in_read(c, r, seg0, mask) ||
 		    !((mask[0] & ~r->have[0]) | (mask[1] & ~r->have[1])))
 			continue;	/* not all in r, or nothing missing */
 		if (!fec_store(c, r, &m, seg0))
@@ -989,7 +995,7 @@ static void on_foreign_repair(struct dnbd_client *c, const struct dnbd_hdr *h,
 		uint64_t holes[2];
 		unsigned int held = r->fec ? r->fec->n : 0;
 
-		if (r->seg0 != m.blk.offset / m.blk.seg_size)
+		if (r->fec_off || r->seg0 != m.blk.offset / m.blk.seg_size)
 			continue;
 		read_block(c, r, blk);
 		if (blk[0] != m.blk.mask[0] || blk[1] != m.blk.mask[1])
@@ -1025,8 +1031,8 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
 	unsigned int nholes, held, first;
 	bool retry;
 
-	if (c->cfg.no_fec || !c->cfg.multicast || !s || !s->fec ||
-	    !(r->shared || (f && f->n) ||
+	if (c->cfg.no_fec || r->fec_off || !c->cfg.multicast || !s ||
+	    !s->fec || !(r->shared || (f && f->n) ||
 	      (c->foreign_us && now - c->foreign_us < SHARED_US)))
 		return false;
 	nholes = dnbd_mask_count(want);
@@ -1458,6 +1464,7 @@ int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
 	r->shared = false;
 	r->fb_client = 0;
 	r->fec = NULL;
+	r->fec_off = false;
 	r->start_us = now;
 	r->next = r->prev = NULL;
 	for (seg = r->seg0; seg <= last; seg++) {

@@ -163,6 +163,7 @@ struct dnbd_read {
 	bool shared;			/* other clients read this range */
 	uint32_t fb_client, fb_req;	/* foreign burst that last filled it */
 	struct dnbd_read_fec *fec;	/* parity received for it, or NULL */
+	bool fec_off;			/* a rebuild failed: holes by name */
 };
 
 /* A parity symbol overheard before a read of its block (client.c). */

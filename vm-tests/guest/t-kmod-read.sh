@@ -16,7 +16,17 @@ if [ -n "${VMT_BARRIER:-}" ]; then
 	ok "barrier passed"
 fi
 info "reading"
+# A read that takes long shows what the driver is doing: its non-zero
+# counters every 30 s, on the console.
+(
+	while sleep 30; do
+		info "still reading: $(awk '$2 != 0 { printf "%s %s ", $1, $2 }' \
+			/sys/block/dnbd0/dnbd/counters)"
+	done
+) &
+watch=$!
 timed_sha /dev/dnbd0 "$VMT_SHA" "64 MiB image through /dev/dnbd0" 64
+kill "$watch" 2>/dev/null
 cat /sys/block/dnbd0/dnbd/servers
 info "counters: failovers $(counter dnbd0 failovers) timeouts $(counter dnbd0 timeouts)" \
 	"overheard $(counter dnbd0 replies_overheard)" \
