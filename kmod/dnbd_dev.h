@@ -121,8 +121,10 @@ struct dnbd_cmd {
 	struct list_head done_node;
 	u8 *buf;			/* the request on the segment grid */
 	void *map;			/* vmap()ed pages (buf inside), or NULL */
-	/* The map's pages before and after the request's own: whole
-	 * segments stay intact there for parity rebuilds (client.c). */
+	/*
+	 * The map's pages before and after the request's own: whole
+	 * segments stay intact there for parity rebuilds (client.c).
+	 */
 	struct page *edge[2 * DNBD_EDGE_PAGES];
 	u8 n_edge;
 	u64 buf_off;			/* image offset of buf[0] */
