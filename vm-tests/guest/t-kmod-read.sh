@@ -31,8 +31,13 @@ cat /sys/block/dnbd0/dnbd/servers
 info "counters: failovers $(counter dnbd0 failovers) timeouts $(counter dnbd0 timeouts)" \
 	"overheard $(counter dnbd0 replies_overheard)" \
 	"suppressed $(counter dnbd0 requests_suppressed)" \
-	"segments_requested $(counter dnbd0 segments_requested)"
+	"segments_requested $(counter dnbd0 segments_requested)" \
+	"rebuilt $(counter dnbd0 segments_rebuilt)" \
+	"parity_bad $(counter dnbd0 parity_bad)"
 [ "$(counter dnbd0 reads_failed)" = 0 ] || fail "reads failed"
+# No forger here: a rebuild that fails its block CRC is a driver bug
+# (a buffer that did not keep what the core wrote into it).
+[ "$(counter dnbd0 parity_bad)" = 0 ] || fail "parity rebuilds failed their CRC"
 # The peer may still need our barrier address: stay a little.
 [ -n "${VMT_BARRIER:-}" ] && sleep 3
 unbind dnbd0
