@@ -250,6 +250,14 @@ static uint32_t region_hash(uint64_t offset)
 	return (uint32_t)(h >> 32) ^ (uint32_t)(h >> 7);
 }
 
+/* s is up and serves the selected image on its grid. */
+static bool srv_usable(const struct dnbd_client *c,
+		       const struct dnbd_server *s)
+{
+	return s->state == DNBD_SRV_UP && s->image_id == c->image.id &&
+	       s->seg_max >= c->image.seg_max;
+}
+
 static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid,
 				    uint64_t offset)
 {
@@ -261,9 +269,8 @@ static struct dnbd_server *srv_pick(struct dnbd_client *c, uint16_t avoid,
 again:
 	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
 		s = &c->servers[i];
-		if (s->state != DNBD_SRV_UP || s->image_id != c->image.id ||
-		    s->seg_max < c->image.seg_max ||
-		    (s->id == avoid && avoid) || (s->suspect && shun))
+		if (!srv_usable(c, s) || (s->id == avoid && avoid) ||
+		    (s->suspect && shun))
 			continue;
 		/* Insertion sort by id: every client orders them alike. */
 		for (j = n++; j > 0 && cand[j - 1]->id > s->id; j--)
@@ -1523,9 +1530,7 @@ static void srv_suspect(struct dnbd_client *c, struct dnbd_server *s,
 	for (i = 0; i < DNBD_MAX_SERVERS; i++) {
 		const struct dnbd_server *o = &c->servers[i];
 
-		other |= o != s && o->state == DNBD_SRV_UP && !o->suspect &&
-			 o->image_id == c->image.id &&
-			 o->seg_max >= c->image.seg_max;
+		other |= o != s && !o->suspect && srv_usable(c, o);
 	}
 	if (!other)
 		return;
