@@ -49,7 +49,7 @@ PROTO_SRC  := proto/wire.c proto/crc32c.c proto/client.c proto/cache.c \
               proto/auth.c proto/fec.c
 COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
-              daemon/pace.c daemon/srcrate.c
+              daemon/pace.c daemon/srcrate.c daemon/ratectl.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
 CLIENT_SRC := client/dnbd-client.c client/session.c
 FORGE_SRC  := tests/tools/dnbd-forge.c
@@ -93,6 +93,10 @@ $(B)/bench/crc32c-speed: $(call obj,bench/crc32c-speed.c proto/crc32c.c)
 # test-pace also needs the server's token buckets.
 $(B)/tests/test-pace: $(call obj,tests/unit/test-pace.c daemon/pace.c \
                         daemon/srcrate.c common/util.c $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/tests/test-ratectl: $(call obj,tests/unit/test-ratectl.c daemon/ratectl.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -142,6 +146,7 @@ $(FUZZ_B)/fuzz-client-reply: $(call fuzzobj,fuzz/fuzz-client-reply.c \
 $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
                                   daemon/serve.c daemon/config.c \
                                   daemon/image.c daemon/pace.c daemon/srcrate.c \
+                                  daemon/ratectl.c \
                                   $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))

@@ -27,7 +27,12 @@ void config_usage(FILE *f)
 "  -I|--iface     <name>     interface for multicast\n"
 "  -r|--revision  <number>   image revision (default: content checksum)\n"
 "     --ttl       <hops>     multicast TTL (default 1)\n"
-"     --rate      <bytes/s>  pace sending, K/M/G suffixes (default: off)\n"
+"     --rate      <bytes/s>  send at most this, K/M/G suffixes (default:\n"
+"                            no cap); rate control stays below it\n"
+"     --rate-min  <bytes/s>  rate control's floor: the least it slows to\n"
+"                            for a slow reader (default 2M)\n"
+"     --fixed-rate           no rate control: pace at exactly --rate\n"
+"                            (unpaced without --rate)\n"
 "     --seg-max   <bytes>    largest segment, 512..8900 (default 1400)\n"
 "     --stats     <file>     write counters as JSON every second\n"
 "     --dedup-window <ms>    send a segment once per window (default 50)\n"
@@ -158,7 +163,8 @@ static int finish(struct srv_config *cfg, const char *mcast)
 }
 
 enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_DEDUP, O_ANNOUNCE,
-       O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO, O_NO_FEC };
+       O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO, O_NO_FEC, O_RATE_MIN,
+       O_FIXED_RATE };
 
 int config_parse(struct srv_config *cfg, int argc, char **argv)
 {
@@ -172,6 +178,8 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		{ "revision", required_argument, NULL, 'r' },
 		{ "ttl", required_argument, NULL, O_TTL },
 		{ "rate", required_argument, NULL, O_RATE },
+		{ "rate-min", required_argument, NULL, O_RATE_MIN },
+		{ "fixed-rate", no_argument, NULL, O_FIXED_RATE },
 		{ "seg-max", required_argument, NULL, O_SEGMAX },
 		{ "stats", required_argument, NULL, O_STATS },
 		{ "dedup-window", required_argument, NULL, O_DEDUP },
@@ -199,6 +207,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 	cfg->dedup_us = 50000;
 	cfg->announce_us = 5000000;
 	cfg->client_rate = 2ull << 30;
+	cfg->rate_min = 2ull << 20;
 	cfg->verbose = 1;
 	if (argc < 2) {
 		config_usage(stderr);
@@ -248,6 +257,16 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 				return bad("--rate (bytes per second, 1T at most)",
 					   optarg);
 			cfg->rate = v;
+			break;
+		case O_RATE_MIN:
+			if (!parse_size(optarg, &v) || v < (64u << 10) ||
+			    v > (1ull << 40))
+				return bad("--rate-min (bytes per second, 64K "
+					   "to 1T)", optarg);
+			cfg->rate_min = v;
+			break;
+		case O_FIXED_RATE:
+			cfg->fixed_rate = true;
 			break;
 		case O_SEGMAX:
 			if (!parse_range(optarg, DNBD_SEG_MIN, DNBD_SEG_MAX, &v))

@@ -53,8 +53,10 @@ static void write_stats(struct server *s, uint64_t now)
 	if (!f)
 		return;
 	snapshot(s, v);
-	fprintf(f, "{\"server_id\":%u,\"uptime_s\":%" PRIu64 ",\"counters\":{",
-		s->cfg.id, (now - s->start_us) / 1000000u);
+	fprintf(f, "{\"server_id\":%u,\"uptime_s\":%" PRIu64 ",\"rate\":%"
+		PRIu64 ",\"qdelay_ms\":%u,\"counters\":{", s->cfg.id,
+		(now - s->start_us) / 1000000u, s->ratectl.rate,
+		s->ratectl.last_worst_ms);
 	json_counters(f, srv_counter_names, v, SC_MAX);
 	fprintf(f, "},\"images\":[");
 	for (i = 0; i < s->cfg.n_images; i++) {
@@ -262,11 +264,33 @@ static void drain(struct server *s, struct srv_sock *sk, struct rxbufs *rx)
 	} while (n == RECV_BATCH && ++rounds < 8);
 }
 
+/*
+ * Rate control's period: the bytes sent and whether the pacer held a
+ * sender back since the last one, and the pacer follows its decision.
+ */
+static void rate_tick(struct server *s, uint64_t now)
+{
+	uint64_t waits = atomic_load(&s->counters[SC_rate_waits]);
+	uint64_t sent = atomic_load(&s->counters[SC_bytes_sent]);
+	uint64_t dec = s->ratectl.decreases;
+
+	if (ratectl_tick(&s->ratectl, now, sent, waits != s->rc_waits)) {
+		pace_set_rate(&s->pacer, s->ratectl.rate);
+		sc_add(s, s->ratectl.decreases != dec ? SC_rate_decreases :
+		       SC_rate_increases, 1);
+		if (s->cfg.verbose)
+			log_info("rate %" PRIu64 " KiB/s (clients' queueing "
+				 "delay %u ms)", s->ratectl.rate >> 10,
+				 s->ratectl.last_worst_ms);
+	}
+	s->rc_waits = waits;
+}
+
 static int run(struct server *s)
 {
 	struct epoll_event ev[16];
 	struct rxbufs *rx = malloc(sizeof(*rx));
-	uint64_t now, next_tick = 0, next_announce = 0;
+	uint64_t now, next_tick = 0, next_announce = 0, next_rc = 0;
 	int n, i, timeout;
 
 	if (!rx)
@@ -282,7 +306,12 @@ static int run(struct server *s)
 			announce_all(s);
 			next_announce = now + s->cfg.announce_us;
 		}
-		timeout = (int)((next_tick - now) / 1000) + 1;
+		if (!s->cfg.fixed_rate && now >= next_rc) {
+			rate_tick(s, now);
+			next_rc = now + RC_PERIOD_US;
+		}
+		timeout = (int)(((s->cfg.fixed_rate || next_tick < next_rc ?
+				  next_tick : next_rc) - now) / 1000) + 1;
 		n = epoll_wait(s->epfd, ev, 16, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_err("epoll_wait: %s", strerror(errno));
@@ -338,6 +367,7 @@ int main(int argc, char **argv)
 			 img->id, addr_str(&img->group, a));
 	}
 	pace_init(&s->pacer, s->cfg.rate);
+	ratectl_init(&s->ratectl, s->cfg.rate, s->cfg.rate_min, now_us());
 	if (srcrate_init(&s->srcrate, s->cfg.client_rate)) {
 		log_err("out of memory");
 		goto out;

@@ -264,7 +264,7 @@ static void enqueue(struct server *s, const struct job *j)
 #define LOSS_HOLD_US	1000000u
 #define PROACTIVE_MIN_SEGS	16
 
-static uint8_t proactive_count(struct image *img, uint16_t loss,
+static uint8_t proactive_count(struct image *img, uint8_t loss,
 			       unsigned int k, uint64_t now, bool retry)
 {
 	uint64_t p;
@@ -275,7 +275,7 @@ static uint8_t proactive_count(struct image *img, uint16_t loss,
 	}
 	if (!img->loss || retry || k < PROACTIVE_MIN_SEGS)
 		return 0;
-	p = ((uint64_t)k * img->loss * 5 / 4 + 65535) / 65536 + 1;
+	p = ((uint64_t)k * img->loss * 5 / 4 + 255) / 256 + 1;
 	if (p > k)
 		p = k;
 	return (uint8_t)(p < PARITY_JOB_MAX ? p : PARITY_JOB_MAX);
@@ -311,6 +311,10 @@ static void on_read(struct server *s, struct srv_sock *sk,
 			  (DNBD_REPLY_LEN + r.seg_size + DNBD_MAC_LEN), now)) {
 		sc_add(s, SC_requests_ratelimited, 1);
 		return;
+	}
+	if (!s->cfg.fixed_rate) {	/* section 21: the rate follows it */
+		ratectl_report(&s->ratectl, r.qdelay);
+		sc_add(s, SC_qdelay_reports, 1);
 	}
 	to = s->cfg.multicast ? &img->group : from;
 	sc_add(s, SC_requests, 1);
@@ -920,9 +924,15 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 	struct srv_sock *sk = &s->socks[img->sock];
 	unsigned int first, last = highest_bit(j->mask), i;
 	uint64_t start, end;
+	uint16_t stamp;
 
 	if (!job_read(s, j, span, &first, &start, &end))
 		return;
+	/* When the burst leaves the pacer, in ms (protocol.md section 21);
+	 * 0 means no stamp. */
+	stamp = (uint16_t)(pace_due(&s->pacer, now_us()) / 1000u);
+	if (!stamp)
+		stamp = 1;
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;
 	for (i = first; i <= last; i++) {
@@ -937,6 +947,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		m.req_id = j->req_id;
 		m.echo = j->echo;
 		m.seg_size = j->seg_size;
+		m.stamp = stamp;
 		m.offset = off;
 		m.data_len = (uint16_t)(end - off < j->seg_size ?
 					end - off : j->seg_size);

@@ -35,7 +35,8 @@
 	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
 	X(sends) X(gso_sends) X(gso_fallbacks) X(repairs)		\
 	X(repairs_retry) X(parity_sent) X(parity_suppressed)		\
-	X(parity_proactive)
+	X(parity_proactive) X(rate_decreases) X(rate_increases)	\
+	X(qdelay_reports)
 
 #define SC_ENUM(name) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
@@ -99,7 +100,7 @@ struct image {
 	_Atomic uint64_t requests, segments_sent, data_bytes_sent;
 	struct dedup_slot *dedup;	/* DEDUP_SLOTS, shared with workers */
 	struct pardedup_slot *pardedup;	/* 1 << PARDEDUP_BITS */
-	uint16_t loss;			/* worst recent loss report, / 65536 */
+	uint8_t loss;			/* worst recent loss report, / 256 */
 	uint64_t loss_us;		/* when it came (event loop only) */
 };
 
@@ -113,7 +114,9 @@ struct srv_config {
 	uint16_t port;
 	const char *iface;
 	int ttl;
-	uint64_t rate;
+	uint64_t rate;			/* --rate: the most, 0: no cap */
+	uint64_t rate_min;		/* --rate-min: rate control's floor */
+	bool fixed_rate;		/* --fixed-rate: exactly --rate */
 	uint16_t seg_max;
 	const char *stats_path;
 	uint32_t dedup_us;
@@ -136,6 +139,26 @@ struct pacer {
 	uint64_t burst;
 	int64_t tokens;		/* may go negative: debt */
 	uint64_t last_us;
+};
+
+/*
+ * Rate control (ratectl.c): the pacer's rate follows the queueing delay
+ * the clients report; event loop only.
+ */
+#define RC_PERIOD_US	100000u		/* one decision per period */
+#define RC_TARGET_MS	25u		/* queueing delay readers may see */
+
+struct ratectl {
+	uint64_t cap, floor;	/* --rate (0: none), --rate-min */
+	uint64_t rate;		/* bytes per second now, 0: unpaced */
+	uint64_t period_us;	/* this period's start */
+	uint64_t sent0;		/* bytes sent before it */
+	uint64_t hold_until_us;	/* no new drop before: the last one acts */
+	unsigned int worst_ms;	/* largest report in this period */
+	unsigned int last_worst_ms;
+	unsigned int over;	/* periods in a row above the target */
+	bool reported;
+	uint64_t decreases, increases;
 };
 
 /* Per-source token buckets (srcrate.c); event loop only. */
@@ -178,6 +201,8 @@ struct server {
 	int epfd, sigfd;
 	uint64_t start_us;
 	struct pacer pacer;
+	struct ratectl ratectl;
+	uint64_t rc_waits;		/* rate_waits at the last period */
 	struct srcrate srcrate;
 	_Atomic uint64_t counters[SC_MAX];
 	/* Job queue between the event loop and the workers. */
@@ -215,6 +240,17 @@ ssize_t image_read(const struct image *img, uint64_t off, void *buf,
 void pace_init(struct pacer *p, uint64_t rate);
 bool pace_take(struct pacer *p, uint64_t bytes);
 bool pace_control(struct pacer *p, uint64_t bytes);
+void pace_set_rate(struct pacer *p, uint64_t rate);
+uint64_t pace_due(struct pacer *p, uint64_t now);
+
+/* ratectl.c */
+void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,
+		  uint64_t now);
+void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms);
+/* Once per RC_PERIOD_US; sent_bytes: all bytes sent so far; waited: the
+ * pacer held a sender back since the last call.  True: a new rate. */
+bool ratectl_tick(struct ratectl *rc, uint64_t now, uint64_t sent_bytes,
+		  bool waited);
 
 /* srcrate.c */
 int srcrate_init(struct srcrate *r, uint64_t rate);

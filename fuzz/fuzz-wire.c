@@ -106,7 +106,7 @@ static void check_read(const struct dnbd_hdr *h, size_t len)
 		FUZZ_CHECK(!dnbd_mask_test(m.mask, i));
 	if (h->type != DNBD_T_READ)
 		return;
-	FUZZ_CHECK(m.loss == fz_get16(buf + 50));
+	FUZZ_CHECK(m.loss == buf[50] && m.qdelay == buf[51]);
 	FUZZ_CHECK(dnbd_encode_read(out, sizeof(out), h->flags, h->image_id,
 				    &m) == len);
 	check_same(len, zero, 2);
@@ -114,7 +114,7 @@ static void check_read(const struct dnbd_hdr *h, size_t len)
 
 static void check_reply(const struct dnbd_hdr *h, size_t len)
 {
-	static const unsigned int zero[] = { 38, 2 };
+	static const unsigned int zero[] = { 0, 0 };	/* all kept */
 	struct dnbd_reply m;
 
 	if (dnbd_decode_reply(buf, len, &m) != DNBD_OK)
@@ -125,6 +125,7 @@ static void check_reply(const struct dnbd_hdr *h, size_t len)
 	FUZZ_CHECK(m.data == buf + DNBD_REPLY_LEN);
 	FUZZ_CHECK(m.data_len >= 1 && m.data_len <= m.seg_size);
 	FUZZ_CHECK((size_t)DNBD_REPLY_LEN + m.data_len == len);
+	FUZZ_CHECK(m.stamp == fz_get16(buf + 38));
 	if (h->type != DNBD_T_REPLY)
 		return;
 	FUZZ_CHECK(dnbd_encode_reply_hdr(out, sizeof(out), h->flags,

@@ -446,7 +446,10 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	m.seg_count = r->nsegs;
 	m.mask[0] = r->asked[0] = want[0];
 	m.mask[1] = r->asked[1] = want[1];
-	m.loss = c->loss;
+	m.loss = (uint8_t)(c->loss >> 8);
+	m.qdelay = c->qdelay_have ? (uint8_t)(c->qdelay_ms < 255 ?
+					      c->qdelay_ms : 255) : 0;
+	c->qdelay_have = false;
 	count(c, DNBD_CC_requests_sent, 1);
 	count(c, DNBD_CC_segments_requested, nwant);
 	if (how & TX_RETRY)
@@ -1147,6 +1150,43 @@ static uint32_t stall_us(struct dnbd_read *r, uint64_t now)
 	return t < r->rto_us ? (uint32_t)t : r->rto_us;
 }
 
+/*
+ * The queueing delay this client sees, reported in its next READ
+ * (protocol.md section 21): a REPLY's one-way delay, its arrival minus
+ * the server's stamp (two clocks: only differences mean anything), above
+ * the least seen from that server in this window or the last (the path
+ * without queues; windows, so that clock drift does not build up).  The
+ * report is the least since the last READ: a queue delays every datagram,
+ * a late wake-up of this client only some.
+ */
+#define OWD_WINDOW_US	10000000u
+
+static void owd_sample(struct dnbd_client *c, struct dnbd_server *s,
+		       uint16_t stamp, uint64_t now)
+{
+	uint16_t owd = (uint16_t)((uint16_t)(now / 1000u) - stamp), base;
+	int d;
+
+	if (!stamp)
+		return;			/* a server that does not stamp */
+	if (!s->owd_valid || now - s->owd_win_us >= OWD_WINDOW_US) {
+		s->owd_min[1] = s->owd_valid ? s->owd_min[0] : owd;
+		s->owd_min[0] = owd;
+		s->owd_win_us = now;
+		s->owd_valid = true;
+	} else if ((int16_t)(owd - s->owd_min[0]) < 0) {
+		s->owd_min[0] = owd;
+	}
+	base = (int16_t)(s->owd_min[1] - s->owd_min[0]) < 0 ?
+	       s->owd_min[1] : s->owd_min[0];
+	d = (int16_t)(owd - base);
+	if (d < 0)
+		d = 0;
+	if (!c->qdelay_have || d < c->qdelay_ms)
+		c->qdelay_ms = (uint16_t)d;
+	c->qdelay_have = true;
+}
+
 static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		     const uint8_t *buf, size_t len, uint64_t now)
 {
@@ -1191,6 +1231,7 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		s->timeouts = 0;
 		s->suspect = false;
 		s->replies++;
+		owd_sample(c, s, m.stamp, now);
 	}
 	/*
 	 * One RTT sample per burst, at its end, so the RTO covers the

@@ -103,6 +103,14 @@ struct dnbd_server {
 	uint64_t last_rx_us;
 	uint64_t requests;
 	uint64_t replies;
+	/*
+	 * One-way delay of its stamped REPLYs, ms mod 65536 (protocol.md
+	 * section 21): the least of this window and of the last one is the
+	 * path without queues.
+	 */
+	uint16_t owd_min[2];
+	uint64_t owd_win_us;	/* this window's start */
+	bool owd_valid;
 };
 
 struct dnbd_image_info {
@@ -204,6 +212,8 @@ struct dnbd_client {
 	struct dnbd_cache cache;
 	uint64_t read_hwm;		/* 1 + the last segment a read asked */
 	uint16_t loss;			/* recent loss seen, x / 65536 */
+	uint16_t qdelay_ms;		/* least queueing delay since the */
+	bool qdelay_have;		/* last READ: its next report */
 	uint64_t next_hello_us;
 	uint16_t refused_by;		/* a server answered HELLO with ERROR */
 	uint16_t refused_code;

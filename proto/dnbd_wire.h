@@ -100,7 +100,8 @@ struct dnbd_read_req {
 	uint64_t offset;	/* start of the first segment */
 	uint16_t seg_count;	/* 1..DNBD_REQ_SEGS_MAX */
 	uint64_t mask[2];	/* bit i (mask[i/64] >> (i%64)): want segment i */
-	uint16_t loss;		/* READ: the client's recent loss, x / 65536 */
+	uint8_t loss;		/* READ: the client's recent loss, x / 256 */
+	uint8_t qdelay;		/* READ: its queueing delay, ms (255: more) */
 };
 
 /*
@@ -133,6 +134,7 @@ struct dnbd_reply {
 	uint32_t req_id;
 	uint32_t echo;
 	uint16_t seg_size;	/* segment grid the offset lies on */
+	uint16_t stamp;		/* server's clock, ms mod 65536; 0: none */
 	uint64_t offset;
 	uint16_t data_len;
 	const uint8_t *data;	/* points into the decoded datagram */

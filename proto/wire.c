@@ -168,7 +168,8 @@ static size_t encode_req(uint8_t *buf, size_t buflen, uint8_t type,
 	put64(buf + 40, m->offset);
 	put16(buf + 48, m->seg_count);
 	if (type == DNBD_T_READ) {
-		put16(buf + 50, m->loss);
+		put8(buf + 50, m->loss);
+		put8(buf + 51, m->qdelay);
 	} else {
 		put8(buf + 50, first);
 		put8(buf + 51, count);
@@ -227,7 +228,7 @@ size_t dnbd_encode_reply_hdr(uint8_t *buf, size_t buflen, uint16_t flags,
 	put32(buf + 28, m->req_id);
 	put32(buf + 32, m->echo);
 	put16(buf + 36, m->seg_size);
-	put16(buf + 38, 0);
+	put16(buf + 38, m->stamp);
 	put64(buf + 40, m->offset);
 	return len;
 }
@@ -346,6 +347,7 @@ enum dnbd_verdict dnbd_decode_repair(const uint8_t *buf, size_t len,
 	m->first = buf[50];
 	m->count = buf[51];
 	m->blk.loss = 0;
+	m->blk.qdelay = 0;
 	if (!m->count || m->first + m->count > DNBD_PARITY_IDX_MAX)
 		return DNBD_BAD_FIELD;
 	return DNBD_OK;
@@ -387,7 +389,8 @@ enum dnbd_verdict dnbd_decode_read(const uint8_t *buf, size_t len,
 	m->seg_size = get16(buf + 38);
 	m->offset = get64(buf + 40);
 	m->seg_count = get16(buf + 48);
-	m->loss = get16(buf + 50);
+	m->loss = buf[50];
+	m->qdelay = buf[51];
 	m->mask[0] = get64(buf + 52);
 	m->mask[1] = get64(buf + 60);
 	n = m->seg_count;
@@ -417,6 +420,7 @@ enum dnbd_verdict dnbd_decode_reply(const uint8_t *buf, size_t len,
 	m->req_id = get32(buf + 28);
 	m->echo = get32(buf + 32);
 	m->seg_size = get16(buf + 36);
+	m->stamp = get16(buf + 38);
 	m->offset = get64(buf + 40);
 	m->data_len = (uint16_t)(len - DNBD_REPLY_LEN);
 	m->data = buf + DNBD_REPLY_LEN;

@@ -132,13 +132,16 @@ static void announce(struct dnbd_client *c, uint16_t id, uint32_t echo,
 	dnbd_client_input(c, buf, len, &from, now);
 }
 
+/* The stamp make_reply() puts in REPLYs (0: none, as by default). */
+static uint16_t reply_stamp;
+
 static size_t make_reply(uint8_t *buf, uint16_t sender, uint32_t client,
 			 uint32_t req, uint32_t echo, uint64_t seg,
 			 uint16_t flags)
 {
 	struct dnbd_reply m = { .client_id = client, .req_id = req,
 				.echo = echo, .seg_size = SEG,
-				.offset = seg * SEG };
+				.offset = seg * SEG, .stamp = reply_stamp };
 	uint64_t left = m.offset < IMG_SIZE ? IMG_SIZE - m.offset : SEG;
 	size_t len;
 
@@ -1132,10 +1135,78 @@ static void test_proactive_parity(void)
 	/* The next READ reports the loss; a clean burst lowers it. */
 	CHECK_EQ(dnbd_client_read(&c, &r2, now + 200), 0);
 	decode_read(1, &rq, &h);
-	CHECK_EQ(rq.loss, loss);
+	CHECK_EQ(rq.loss, loss >> 8);	/* x / 256 on the wire */
+	CHECK(rq.loss > 0);
 	serve(&c, 1, rq.target, 0, now + 300);
 	CHECK_EQ(n_done, 2);
 	CHECK(c.loss < loss);
+	dnbd_client_fini(&c);
+}
+
+/*
+ * Queueing delay (protocol.md section 21): a READ reports the least
+ * one-way delay of the REPLYs since the last READ above the least ever
+ * seen from that server, in ms, across the stamp's wrap at 65536 ms; a
+ * server that does not stamp (0) leaves the report at 0.
+ */
+static uint8_t qdelay_round(struct dnbd_client *c, uint64_t *now,
+			    uint64_t off, int owd_ms, int owd2_ms)
+{
+	static uint8_t dst[4 * SEG];
+	struct dnbd_read r = { .offset = off * SEG, .length = 4 * SEG,
+			       .buf = dst };
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	uint8_t buf[DNBD_DGRAM_MAX];
+	unsigned int k;
+	size_t len;
+
+	n_out = 0;
+	CHECK_EQ(dnbd_client_read(c, &r, *now), 0);
+	decode_read(0, &rq, &h);
+	for (k = 0; k < 4; k++) {
+		int owd = k == 1 ? owd_ms : owd2_ms;
+
+		reply_stamp = owd < 0 ? 0 :
+			      (uint16_t)((uint16_t)(*now / 1000) - owd);
+		len = make_reply(buf, rq.target, rq.client_id, rq.req_id,
+				 rq.echo, off + k, k == 3 ? DNBD_F_LAST : 0);
+		dnbd_client_input(c, buf, len, &out[0].to, *now);
+	}
+	reply_stamp = 0;
+	CHECK_EQ(n_done, 1);
+	n_done = 0;
+	*now += 7000;
+	return rq.qdelay;
+}
+
+static void test_qdelay(void)
+{
+	static struct dnbd_client c;
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+	static uint8_t dst[SEG];
+	struct dnbd_read r = { .offset = 0, .length = SEG, .buf = dst };
+	uint64_t now = 65530000;	/* the ms stamp wraps in 6 ms */
+
+	setup(&c, 0);
+	select_image(&c, 1000);
+	n_done = 0;
+	/* The first READ has nothing to report. */
+	CHECK_EQ(qdelay_round(&c, &now, 10, 5, 5), 0);
+	/* The path: 5 ms; the next READ reports what the last replies saw. */
+	CHECK_EQ(qdelay_round(&c, &now, 20, 45, 60), 0);
+	/* 45 ms against 5 ms: 40, across the wrap of the stamp. */
+	CHECK_EQ(qdelay_round(&c, &now, 30, 5, 5), 40);
+	CHECK(now / 1000 % 65536 < 1000);	/* the wrap is behind us */
+	CHECK_EQ(qdelay_round(&c, &now, 40, 300, 400), 0);
+	/* More than 255 ms: 255. */
+	CHECK_EQ(qdelay_round(&c, &now, 50, -1, -1), 255);
+	/* A server without stamps: nothing to report. */
+	n_out = 0;
+	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
+	decode_read(0, &rq, &h);
+	CHECK_EQ(rq.qdelay, 0);
 	dnbd_client_fini(&c);
 }
 
@@ -1153,6 +1224,7 @@ int main(void)
 	test_failover();
 	test_parity_repair();
 	test_proactive_parity();
+	test_qdelay();
 	test_down_after_timeouts();
 	test_queue_progress();
 	test_suppression_and_cache();

@@ -45,11 +45,11 @@ static void test_roundtrip(void)
 				    .target = 2, .seg_size = 1400,
 				    .offset = 1400ull * 1000, .seg_count = 100,
 				    .mask = { ~0ull, 0xfffffffffull },
-				    .loss = 0x1234 };
+				    .loss = 0x12, .qdelay = 0xfe };
 	struct dnbd_read_req rq2;
 	struct dnbd_reply rp = { .client_id = 3, .req_id = 4, .echo = 5,
 				 .seg_size = 1400, .offset = 2800,
-				 .data_len = 10 };
+				 .data_len = 10, .stamp = 0xbeef };
 	struct dnbd_reply rp2;
 	struct dnbd_error er = { .client_id = 1, .req_id = 2, .echo = 3,
 				 .code = DNBD_E_RANGE, .offset = 99,
@@ -87,7 +87,10 @@ static void test_roundtrip(void)
 	CHECK_EQ(rq2.offset, 1400ull * 1000);
 	CHECK_EQ(rq2.seg_count, 100);
 	CHECK_EQ(rq2.mask[1], 0xfffffffffull);
-	CHECK_EQ(rq2.loss, 0x1234);	/* the loss report (bytes 50-51) */
+	CHECK_EQ(rq2.loss, 0x12);	/* the loss report (byte 50) */
+	CHECK_EQ(rq2.qdelay, 0xfe);	/* queueing delay (byte 51) */
+	CHECK_EQ(buf[50], 0x12);
+	CHECK_EQ(buf[51], 0xfe);
 	CHECK_EQ(rq2.target, 2);
 
 	len = dnbd_encode_reply_hdr(buf, sizeof(buf), DNBD_F_LAST, 3, 99, &rp);
@@ -96,6 +99,8 @@ static void test_roundtrip(void)
 	CHECK_EQ(dnbd_decode_hdr(buf, len, &h), DNBD_OK);
 	CHECK_EQ(dnbd_decode_reply(buf, len, &rp2), DNBD_OK);
 	CHECK_EQ(rp2.data_len, 10);
+	CHECK_EQ(rp2.stamp, 0xbeef);	/* the server's clock (bytes 38-39) */
+	CHECK_EQ(buf[38], 0xbe);
 	CHECK(!memcmp(rp2.data, "0123456789", 10));
 	/* seal_split over header + data gives the same CRC. */
 	{

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ratectl.c - the sending rate that follows the link (protocol.md section
+ * 21).
+ *
+ * Single-rate, driven by the slowest active receiver, as TFMCC (RFC 4654)
+ * is, but on delay rather than loss, as LEDBAT (RFC 6817) is: every READ
+ * carries the queueing delay its client saw on the server's REPLYs (their
+ * one-way delay above the least it has seen), so a queue building at any
+ * bottleneck between the server and a reader shows before that queue
+ * overflows, while random loss (a radio link) does not slow the group:
+ * parity repairs that.
+ *
+ * Each period the worst report decides: above the target twice in a row,
+ * the rate drops in proportion to the excess (to half at most), from what
+ * was actually sent, and the next drop waits until the queue had time to
+ * drain (twice its delay); at or below half the target, while the pacer held senders back,
+ * it rises by a sixteenth.  Never below --rate-min (a receiver far worse
+ * than the rest slows the group to that floor, not to a stop; repair goes
+ * on), never above --rate.  Without --rate the server sends unpaced until
+ * the first queue is seen.
+ *
+ * No locks and no clock of its own: the event loop owns it and passes the
+ * time in, so the tests can drive it.
+ */
+#include <string.h>
+
+#include "server.h"
+
+void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,
+		  uint64_t now)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->cap = cap;
+	rc->floor = cap && floor > cap ? cap : floor;
+	rc->rate = cap;
+	rc->period_us = now;
+}
+
+void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms)
+{
+	if (!rc->reported || qdelay_ms > rc->worst_ms)
+		rc->worst_ms = qdelay_ms;
+	rc->reported = true;
+}
+
+static uint64_t rc_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* The rate after a queue of worst ms was seen; sent: bytes/s last period. */
+static uint64_t rc_lower(const struct ratectl *rc, unsigned int worst,
+			 uint64_t sent)
+{
+	uint64_t from = rc->rate && rc->rate < sent ? rc->rate : sent;
+	uint64_t excess = worst - RC_TARGET_MS, r;
+
+	/* 1 - excess / (6 target): half at four times the target. */
+	if (excess >= 3 * RC_TARGET_MS)
+		r = from / 2;
+	else
+		r = from - from * excess / (6 * RC_TARGET_MS);
+	return rc_max(r, rc->floor);
+}
+
+bool ratectl_tick(struct ratectl *rc, uint64_t now, uint64_t sent_bytes,
+		  bool waited)
+{
+	uint64_t elapsed = now - rc->period_us, sent, up;
+	unsigned int worst = rc->worst_ms;
+	bool reported = rc->reported;
+
+	if (now < rc->period_us || elapsed < RC_PERIOD_US)
+		return false;
+	sent = (sent_bytes - rc->sent0) * 1000000u / elapsed;
+	rc->period_us = now;
+	rc->sent0 = sent_bytes;
+	rc->worst_ms = 0;
+	rc->reported = false;
+	rc->last_worst_ms = worst;
+	if (!reported)
+		return false;		/* nobody reading: nothing to follow */
+	if (worst > RC_TARGET_MS) {
+		/* A queue in two periods in a row, not one late wake-up. */
+		if (++rc->over < 2 || now < rc->hold_until_us)
+			return false;
+		rc->rate = rc_lower(rc, worst, sent);
+		rc->decreases++;
+		/*
+		 * Its effect shows once the queue seen has drained: at half
+		 * the rate, in twice its delay.
+		 */
+		rc->hold_until_us = now + (uint64_t)worst * 2000u +
+				    RC_PERIOD_US;
+		rc->over = 0;
+		return true;
+	}
+	rc->over = 0;
+	if (!rc->rate || worst > RC_TARGET_MS / 2 || !waited ||
+	    rc->rate == rc->cap)
+		return false;
+	up = rc->rate + rc_max(rc->rate / 16, rc->floor / 16);
+	rc->rate = rc->cap && up > rc->cap ? rc->cap : up;
+	rc->increases++;
+	return true;
+}
