@@ -27,7 +27,7 @@ import sys
 RAW, OUT = "", ""
 PLOTS = "bench"  # the plots' folder, relative to OUT
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIOS = "1 2 3 4 5 6 7 8"
+SCENARIOS = "1 2 3 4 5 6 7 8 9"
 
 
 def selected(m, n):
@@ -624,19 +624,30 @@ def sec6(rows, m, res):
            "whole image. One pass.\n"]
     lines, plot = [], []
     base = None
-    for sys_ in ("dnbd", "nbd-server"):
+    for sys_, label in (("dnbd", "dnbd"), ("dnbd-fixed", "dnbd --fixed-rate"),
+                        ("nbd-server", "nbd-server")):
         r = (runs(rows, "s6", sys_) or [None])[0]
         if not r:
             continue
         w = num(r["wall_s"])
         base = w if sys_ == "dnbd" else base
-        lines.append([sys_, f(w, 1), f(note(r, "fastest"), 1), f(egress_x(r), 2) + "×",
-                      f(note(r, "rerequested"), 0) if sys_ == "dnbd" else "",
+        dn = sys_.startswith("dnbd")
+        resent = resent_share(r, "s6", sys_) if dn else None
+        lines.append([label, f(w, 1), f(note(r, "fastest"), 1), f(egress_x(r), 2) + "×",
+                      f(note(r, "rerequested"), 0) if dn else "",
+                      f(resent * 100, 1) + " %" if resent is not None else "",
+                      f(num(m.get(f"s6_{sys_}_tbf_drops")), 0),
                       "1.00×" if sys_ == "dnbd" else ratio(base, w)])
-        plot.append((sys_, w))
+        if sys_ != "dnbd-fixed":
+            plot.append((sys_, w))
         res[f"s6_{sys_}"] = (w, egress_x(r))
+        res[f"s6_{sys_}_resent"] = resent
     out.append(table(["server", "all done, s", "first done, s", "egress / image",
-                      "re-requested segments", "dnbd / this"], lines))
+                      "re-requested segments", "segments sent twice", "tbf drops",
+                      "dnbd / this"], lines))
+    out.append("\n*dnbd*: the defaults, rate control on (protocol.md section 21); *dnbd "
+               "--fixed-rate*: the same server without rate control. Segments sent twice: "
+               "what the server sent beyond the image's segments, against them.\n")
     out.append(f"\n![slow link]({PLOTS}/s6-tbf.png)\n")
     return "\n".join(out), plot
 
@@ -980,6 +991,62 @@ def why_slow(rows, m, res):
             f"{f(b6[1], 2)}×." + tbf_resent(rows, m) + "\n")
 
 
+def resent_share(r, scen, system):
+    """Segments dnbd-server sent beyond the image's, as a share of them."""
+    sent = num(server_counters(scen, system).get("segments_sent"))
+    if not r or not sent:
+        return None
+    segs = -(-num(r["image_bytes"]) // 1400)
+    return max(sent - segs, 0) / segs
+
+
+def sec9(rows, m, res):
+    """Scenario 9: a Wi-Fi-like cell."""
+    if not selected(m, 9):
+        return not_run(9, "A Wi-Fi-like cell")
+    n, p = m.get("cell_n", "?"), m.get("cell_loss", "?")
+    rate = m.get("cell_rate", "?")
+    out = [f"## 9. A Wi-Fi-like cell: {n} clients behind tbf {rate}, each losing {p} % "
+           f"({int(num(m.get('cell_mib')) or 0)} MiB image)\n",
+           f"`tbf rate {rate} burst 32kbit latency 400ms` on srv's eth0 is the radio channel "
+           "that every client shares (an access point sends multicast to all at one basic "
+           f"rate); nftables in each client drops {p} % of what arrives, independently, per "
+           "datagram. First one dnbd client alone on the clean cell: the time the image takes "
+           f"on that link. Then the {n} together through the loss: *dnbd* (rate control and "
+           "parity, the defaults), *dnbd --fixed-rate* (parity, no rate control), nbd-server "
+           f"(one TCP connection per reader, stopped after {m.get('loss_timeout', '?')} s).\n"]
+    lines = []
+    alone = (runs(rows, "s9", "dnbd", "0") or [None])[0]
+    t1 = num(alone["wall_s"]) if alone and alone["wall_s"] != "-" else None
+    res["s9_alone"] = t1
+    if alone:
+        lines.append(["0 %", "dnbd, one client alone", f(t1, 2), f(mbps(alone)),
+                      f(egress_x(alone), 3), "1.00" if t1 else "–", "", ""])
+    for sys_, label in (("dnbd", "dnbd"), ("dnbd-fixed", "dnbd --fixed-rate"),
+                        ("nbd-server", "nbd-server")):
+        r = (runs(rows, "s9", sys_, p) or [None])[0]
+        if not r:
+            continue
+        bad = r["wall_s"] == "-"
+        w = None if bad else num(r["wall_s"])
+        dn = sys_.startswith("dnbd")
+        lines.append([f"{p} %", f"{label}, {n} clients", "failed" if bad else f(w, 2),
+                      "–" if bad else f(mbps(r)), f(egress_x(r), 3),
+                      ratio(w, t1) if w and t1 else "–",
+                      f(note(r, "rebuilt"), 0) if dn else "–",
+                      f(note(r, "rerequested"), 0) if dn else "–"])
+        res[f"s9_{sys_}"] = (w, egress_x(r))
+    c = server_counters("s9", "dnbd")
+    out.append(table(["loss", "system", "wall s", "MB/s per reader", "egress × image",
+                      "time / alone", "segments rebuilt", "re-requested segments"],
+                     lines, left=2))
+    if c:
+        out.append(f"\nRate control in the dnbd run: {f(num(c.get('rate_decreases')), 0)} "
+                   f"decreases, {f(num(c.get('rate_increases')), 0)} increases, "
+                   f"{f(num(c.get('qdelay_reports')), 0)} delay reports.\n")
+    return "\n".join(out)
+
+
 def tbf_resent(rows, m):
     """Segments the server sent more than once behind tbf, and why."""
     r = (runs(rows, "s6", "dnbd") or [None])[0]
@@ -1151,6 +1218,27 @@ def goals14(rows, res, m):
                     (f"{f(d[1], 3)}× (--hold 64: {f(hd[1], 3) if hd else '–'}×; --no-fec: "
                      f"{f(o[1], 3) if o else '–'}×)") if d else "–",
                     None if not d or d[1] is None else d[1] <= 1.20, "loss8"))
+    c9, alone = res.get("s9_dnbd"), res.get("s9_alone")
+    ok9 = None
+    if c9 and c9[0] and alone:
+        ok9 = c9[1] is not None and c9[1] <= 1.30 and c9[0] <= 1.5 * alone
+    elif c9:
+        ok9 = False
+    fx = res.get("s9_dnbd-fixed")
+    out.append(goal(f"Wi-Fi-like cell: {m.get('cell_rate', '?')}, {m.get('cell_n', '?')} "
+                    f"clients, {m.get('cell_loss', '?')} % loss (scenario 9)",
+                    "egress ≤ 1.30×, time ≤ 1.5× one client alone without loss", "",
+                    (f"{f(c9[1], 3)}×, {ratio(c9[0], alone) if c9[0] and alone else 'failed'}"
+                     f" (--fixed-rate: {f(fx[1], 3) if fx else '–'}×, "
+                     f"{ratio(fx[0], alone) if fx and fx[0] and alone else '–'})")
+                    if c9 else "–", ok9, "cell"))
+    rs, rf = res.get("s6_dnbd_resent"), res.get("s6_dnbd-fixed_resent")
+    out.append(goal(f"{m.get('tbf_rate', '?')}, {m.get('tbf_n', '?')} clients, no --rate "
+                    "(scenario 6)", "segments sent twice ≤ 3 %", "",
+                    (f"{f(rs * 100, 1)} % (--fixed-rate: "
+                     f"{f(rf * 100, 1) if rf is not None else '–'} %)")
+                    if rs is not None else "–",
+                    None if rs is None else rs <= 0.03, "slow"))
     return out
 
 
@@ -1311,11 +1399,12 @@ def main():
     s6, p6 = sec6(rows, m, res)
     s7, p7 = sec7(rows, m, res)
     s8 = sec8(rows, m, res)
+    s9 = sec9(rows, m, res)
     plots(p1, p2, p3, p6, p7)
     g13, g6, g14 = goals13(rows, res, m), goals6(rows, res, m), goals14(rows, res, m)
     short = shortfalls(res, m, rows, g13 + g6 + g14)
     parts = ["# dnbd benchmarks\n", machine(m), sec_targets(g13, g6, g14), short,
-             s1, s2, s3, s4, s5, s6, s7, s8, sec_profile(m), sec_kmod(),
+             s1, s2, s3, s4, s5, s6, s7, s8, s9, sec_profile(m), sec_kmod(),
              "## Raw figures\n\nbench/run.sh keeps them in `build/bench/` (`results.tsv`, one line "
              "per run; `failover.tsv`; `cpu.tsv`; `meta.tsv`; the perf tops and the gnuplot "
              "data). Run it again with `make bench`; the knobs are in bench/README.md.\n"]

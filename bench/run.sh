@@ -19,7 +19,8 @@
 #   3 random loss p% (nftables, into client and server): throughput
 #   4 failover: kill -9 the replica in use; pause in the client's stream
 #   5 server CPU seconds per GiB, from the runs of 1 and 2
-#   6 a slow shared link (tbf on srv's eth0), N clients at once
+#   6 a slow shared link (tbf on srv's eth0), N clients at once: dnbd
+#     (rate control), dnbd --fixed-rate (none), nbd-server
 #   7 one client on a 1 Gbit/s link (tbf on srv's eth0): dnbd-cat from
 #     dnbd-server (defaults, and paced with --rate at the link rate) next
 #     to nbdcopy from nbd-server, PASSES passes, median
@@ -27,6 +28,10 @@
 #     the loss image at once: egress with parity repair (the default;
 #     and dnbd-cat --hold 64), with --no-fec (named re-requests only),
 #     and nbd-server
+#   9 a Wi-Fi-like cell: tbf 54 Mbit/s on srv's eth0, N clients that
+#     each lose p% of what arrives: first one client alone on the clean
+#     cell (the reference time), then the N through the loss: dnbd,
+#     dnbd --fixed-rate, nbd-server
 # plus a perf profile (perf record -a) during one more single read (it
 # runs with scenario 1).
 #
@@ -47,8 +52,11 @@
 #   BENCH_GBIT_MIB   image of the 1 Gbit/s scenario 7 (512; quick: 8)
 #   BENCH_MLOSS      loss percentages of scenario 8 ("5"); BENCH_MLOSS_N
 #                    its clients (8; quick: 2)
+#   BENCH_CELL_MIB   image of scenario 9 (64; quick: 8); BENCH_CELL_N its
+#                    clients (8; quick: 2); BENCH_CELL_LOSS (10);
+#                    BENCH_CELL_RATE (54mbit)
 #   BENCH_ONLY       the scenarios to run, e.g. "1 7" (default: all of
-#                    1..8; 5 is computed from the runs of 1 and 2, the
+#                    1..9; 5 is computed from the runs of 1 and 2, the
 #                    profile runs with 1)
 #   BENCH_PERF=0     no perf profile
 #   BENCH_OUT        report directory (docs; quick: build/bench/quick)
@@ -70,12 +78,12 @@ QUICK=${BENCH_QUICK:-0}
 if ((QUICK)); then
 	D_MIB=16 D_N="1 2" D_LOSS="0 5" D_LOSS_MIB=16 D_FAIL_MIB=16
 	D_FAIL_RATE=6M D_FAIL_REPEAT=1 D_TBF_MIB=8 D_TBF_N=2 D_PASSES=1
-	D_GBIT_MIB=8 D_MLOSS_N=2
+	D_GBIT_MIB=8 D_MLOSS_N=2 D_CELL_MIB=8 D_CELL_N=2
 	D_OUT=$REPO/build/bench/quick IPERF_S=1
 else
 	D_MIB=1024 D_N="1 2 4 8" D_LOSS="0 1 5 10" D_LOSS_MIB=256 D_FAIL_MIB=96
 	D_FAIL_RATE=24M D_FAIL_REPEAT=3 D_TBF_MIB=128 D_TBF_N=8 D_PASSES=3
-	D_GBIT_MIB=512 D_MLOSS_N=8
+	D_GBIT_MIB=512 D_MLOSS_N=8 D_CELL_MIB=64 D_CELL_N=8
 	D_OUT=$REPO/docs IPERF_S=5
 fi
 MIBS=${BENCH_MIB:-$D_MIB}
@@ -92,7 +100,11 @@ TBF_RATE=${BENCH_TBF_RATE:-100mbit}
 GBIT_MIB=${BENCH_GBIT_MIB:-$D_GBIT_MIB}
 MLOSS=${BENCH_MLOSS:-5}
 MLOSS_N=${BENCH_MLOSS_N:-$D_MLOSS_N}
-ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7 8}
+CELL_MIB=${BENCH_CELL_MIB:-$D_CELL_MIB}
+CELL_N=${BENCH_CELL_N:-$D_CELL_N}
+CELL_LOSS=${BENCH_CELL_LOSS:-10}
+CELL_RATE=${BENCH_CELL_RATE:-54mbit}
+ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7 8 9}
 PERF=${BENCH_PERF:-1}
 OUT=${BENCH_OUT:-$D_OUT}
 if ((QUICK)); then RAW=${BENCH_RAW:-$OUT/raw}; else RAW=${BENCH_RAW:-$REPO/build/bench}; fi
@@ -134,16 +146,17 @@ bench_pkgs() {
 bench_check_knobs() {
 	local v
 	for v in "$MIBS" "$PASSES" "$LOSS_MIB" "$FAIL_MIB" "$FAIL_REPEAT" "$TBF_MIB" "$TBF_N" \
-		"$GBIT_MIB" "$MLOSS_N"; do
+		"$GBIT_MIB" "$MLOSS_N" "$CELL_MIB" "$CELL_N"; do
 		[[ "$v" =~ ^[1-9][0-9]*$ ]] || fail "a BENCH_ size or count is not a number: '$v'"
 	done
 	((MLOSS_N <= 8)) || fail "BENCH_MLOSS_N is at most 8 (the LAN's clients)"
-	for v in $NS_LIST $LOSSES $MLOSS; do
+	((CELL_N <= 8)) || fail "BENCH_CELL_N is at most 8 (the LAN's clients)"
+	for v in $NS_LIST $LOSSES $MLOSS $CELL_LOSS; do
 		[[ "$v" =~ ^[0-9]+$ ]] || fail "BENCH_N, BENCH_LOSS and BENCH_MLOSS take numbers: '$v'"
 	done
 	[[ -n "${ONLY// /}" ]] || fail "BENCH_ONLY names no scenario"
 	for v in $ONLY; do
-		[[ "$v" =~ ^[1-8]$ ]] || fail "BENCH_ONLY takes scenario numbers 1..8: '$v'"
+		[[ "$v" =~ ^[1-9]$ ]] || fail "BENCH_ONLY takes scenario numbers 1..9: '$v'"
 	done
 }
 
@@ -307,7 +320,7 @@ reader() {
 	nbdkit) echo "nbdcopy nbd://$SRV_IP:$KIT_PORT/ null:" ;;
 	dnbd-t2) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	dnbd-seg8900) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --seg-size 8900 --stats $W/cat-$2.json" ;;
-	dnbd-rate | dnbd-nofec)
+	dnbd-rate | dnbd-nofec | dnbd-fixed)
 		echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	esac
 }
@@ -319,6 +332,7 @@ variant_args() {
 	dnbd-seg8900) echo "--seg-max 8900" ;;	# IP-fragmented 8900-byte segments
 	dnbd-rate) echo "--rate $GBIT_PACE" ;;	# paced at the link rate (scenario 7)
 	dnbd-nofec) echo "--no-fec" ;;	# named re-requests only (scenario 8)
+	dnbd-fixed) echo "--fixed-rate" ;;	# no rate control (scenarios 6, 9)
 	esac
 }
 
@@ -719,6 +733,7 @@ s6_tbf() {
 	s6_run dnbd "$img"
 	sleep 1.2	# the server's counters, for the segments it sent twice
 	cp "$W/dnbd-server.json" "$RAW/s6-dnbd-server.json"
+	s6_run dnbd-fixed "$img"
 	s6_run nbd-server "$img"
 	net_run srv tc qdisc del dev eth0 root
 }
@@ -732,8 +747,39 @@ tbf_drops() {
 s6_run() {
 	local d0
 	d0=$(tbf_drops)
-	measure s6 "$1" "$TBF_N" 1 "$TBF_N" "$2"
+	if [[ $1 == dnbd-fixed ]]; then
+		run_variant s6 "$1" "$TBF_N" 1 "$2" "$TBF_N"
+	else
+		measure s6 "$1" "$TBF_N" 1 "$TBF_N" "$2"
+	fi
 	kv "s6_${1}_tbf_drops" $(($(tbf_drops) - d0))
+}
+
+# 9: a Wi-Fi-like cell.  tbf CELL_RATE on srv's eth0 is the one radio
+# channel all clients share (an access point sends multicast at one basic
+# rate to all), and each client loses CELL_LOSS % of what arrives,
+# independently (nftables, per datagram).  One client alone on the clean
+# cell first: the time the image takes on that link, the reference.  Then
+# CELL_N at once through the loss: dnbd (rate control and parity),
+# dnbd --fixed-rate (parity, no rate control), nbd-server (TCP, bounded).
+s9_cell() {
+	local i img=$W/cell.img
+	info "== 9: a $CELL_RATE cell, $CELL_N clients each losing $CELL_LOSS %, $CELL_MIB MiB image"
+	sub_image "$img" "$CELL_MIB"
+	serve "$img"
+	clients_up "$CELL_N"
+	net_run srv tc qdisc add dev eth0 root tbf rate "$CELL_RATE" burst 32kbit latency 400ms ||
+		fail "tc cannot add a tbf qdisc here"
+	measure s9 dnbd 0 1 1 "$img"
+	for ((i = 1; i <= CELL_N; i++)); do loss_on "c$i" "$CELL_LOSS"; done
+	measure s9 dnbd "$CELL_LOSS" 1 "$CELL_N" "$img"
+	sleep 1.2	# the server's counters: rate control's decisions
+	cp "$W/dnbd-server.json" "$RAW/s9-dnbd-server.json"
+	run_variant s9 dnbd-fixed "$CELL_LOSS" 1 "$img" "$CELL_N"
+	CLIENT_TIMEOUT=$LOSS_TIMEOUT TOLERATE=1 measure s9 nbd-server "$CELL_LOSS" 1 \
+		"$CELL_N" "$img"
+	for ((i = 1; i <= CELL_N; i++)); do loss_off "c$i"; done
+	net_run srv tc qdisc del dev eth0 root
 }
 
 # 7: one client on a 1 Gbit/s link: tbf on srv's eth0 is the link, as in
@@ -916,6 +962,8 @@ bench_meta() {
 	kv gbit_mib "$GBIT_MIB"; kv gbit_rate "$GBIT_RATE"; kv gbit_bytes "$GBIT_BYTES"
 	kv gbit_tbf "$GBIT_TBF"; kv gbit_pace "$GBIT_PACE"; kv only "$ONLY"
 	kv loss_timeout "$LOSS_TIMEOUT"
+	kv cell_mib "$CELL_MIB"; kv cell_n "$CELL_N"; kv cell_loss "$CELL_LOSS"
+	kv cell_rate "$CELL_RATE"
 	kv clk_tck "$(getconf CLK_TCK)"
 }
 
@@ -949,6 +997,7 @@ main() {
 	! selected 6 || s6_tbf
 	! selected 7 || s7_gbit
 	! selected 8 || s8_group_loss
+	! selected 9 || s9_cell
 	stop_servers
 	kv load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 	kv runtime_s "$(elapsed_since "$t0")"
