@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -234,6 +235,11 @@ int session_open(struct session *s, const struct session_opts *o, char *err,
 		session_close(s);
 		return -1;
 	}
+	/* When each datagram arrived, for the queueing delay the core
+	 * reports (protocol.md section 21); without it, when it is read. */
+	if (setsockopt(s->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)))
+		log_info("no receive timestamps (%s): delay measured when "
+			 "datagrams are read", strerror(errno));
 	/* Coalesced receives (Linux 5.0); without them, one per datagram. */
 	s->gro = o->gro && !setsockopt(s->fd, SOL_UDP, UDP_GRO, &one,
 					sizeof(one));
@@ -246,13 +252,41 @@ int session_open(struct session *s, const struct session_opts *o, char *err,
 	return 0;
 }
 
+/*
+ * When the buffer reached the host (SO_TIMESTAMPNS), on the clock of now;
+ * 0 if the kernel gave no stamp.  The stamp is CLOCK_REALTIME, now is
+ * CLOCK_MONOTONIC: the age of the stamp carries over.
+ */
+static uint64_t rx_arrival(const struct msghdr *mh, uint64_t now)
+{
+	struct timespec ts, rt;
+	struct cmsghdr *c;
+	int64_t ago;
+
+	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET ||
+		    c->cmsg_type != SCM_TIMESTAMPNS ||
+		    c->cmsg_len < CMSG_LEN(sizeof(ts)))
+			continue;
+		memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+		clock_gettime(CLOCK_REALTIME, &rt);
+		ago = ((int64_t)rt.tv_sec - ts.tv_sec) * 1000000 +
+		      (rt.tv_nsec - ts.tv_nsec) / 1000;
+		return ago >= 0 && (uint64_t)ago < now ? now - (uint64_t)ago : 0;
+	}
+	return 0;
+}
+
 /* Hands the core the datagrams of one received buffer. */
 static void rx_buffer(struct session *s, uint8_t *buf, size_t len,
 		      const struct msghdr *mh, const struct dnbd_addr *from)
 {
 	size_t seg = len, off;
 	struct cmsghdr *c;
+	uint64_t now = now_us();
 	int g;
+
+	s->core.rx_arrival_us = rx_arrival(mh, now);
 
 	/* Oversized: hand over as is; the core counts it. */
 	if (!s->gro && (mh->msg_flags & MSG_TRUNC)) {
@@ -279,9 +313,10 @@ static void rx_buffer(struct session *s, uint8_t *buf, size_t len,
 		size_t n = len - off < seg ? len - off : seg;
 
 		s->rx.datagrams++;
-		dnbd_client_input(&s->core, buf + off, n, from, now_us());
+		dnbd_client_input(&s->core, buf + off, n, from, now);
 		off += n;
 	} while (off < len);
+	s->core.rx_arrival_us = 0;
 }
 
 /* Receives until the socket is empty (64 batches at most); the number of
@@ -292,7 +327,8 @@ static int rx_drain(struct session *s)
 	struct iovec iov[RECV_BATCH];
 	struct sockaddr_in from[RECV_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(int)) +
+			 CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} ctl[RECV_BATCH];
 	size_t slot = s->gro ? SLOT_GRO : SLOT_PLAIN;

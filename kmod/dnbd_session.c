@@ -497,6 +497,23 @@ static const u8 *dnbd_skb_piece(struct dnbd_session *s, struct sk_buff *skb,
 }
 
 /*
+ * When the skb reached this host, on the clock of now (0: unknown), so
+ * that the core's queueing delay leaves out the time it waited for this
+ * thread (protocol.md section 21).  The stamp is the real-time clock's;
+ * only its age carries over, and only a plausible one.
+ */
+static u64 dnbd_skb_arrival(const struct sk_buff *skb, u64 now)
+{
+	s64 ago;
+
+	if (!skb->tstamp)
+		return 0;
+	ago = ktime_us_delta(ktime_get_real(), skb->tstamp);
+	return ago >= 0 && ago < 10 * USEC_PER_SEC && (u64)ago < now ?
+	       now - ago : 0;
+}
+
+/*
  * Feeds the core one received skb: a datagram, or a GRO batch of
  * datagrams of gso_size bytes (only the last may be shorter), each
  * read in place where it can be.  Each is checked alone, so one bad
@@ -511,6 +528,7 @@ static void dnbd_input(struct dnbd_session *s, struct sk_buff *skb)
 
 	if (skb_is_gso(skb) && skb_shinfo(skb)->gso_size)
 		seg = skb_shinfo(skb)->gso_size;
+	s->core.rx_arrival_us = dnbd_skb_arrival(skb, now);
 	a.port = ntohs(udp_hdr(skb)->source);
 	memcpy(a.ip, &ip_hdr(skb)->saddr, 4);
 	do {
@@ -523,6 +541,7 @@ static void dnbd_input(struct dnbd_session *s, struct sk_buff *skb)
 		off += seg;
 		n++;
 	} while (off < len);
+	s->core.rx_arrival_us = 0;
 	dnbd_count(s, DNBD_DC_rx_receives, 1);
 	dnbd_count(s, DNBD_DC_rx_datagrams, n);
 	if (n > 1) {
@@ -711,6 +730,8 @@ static void dnbd_sock_opts(struct dnbd_session *s)
 	if (err)
 		dev_warn(disk_to_dev(s->dev->disk),
 			 "cannot set IP_MULTICAST_LOOP (%d)\n", err);
+	/* Receive times, for the queueing delay the core reports. */
+	sock_enable_timestamps(sock->sk);
 	s->gro = false;
 	if (!dnbd_gro)
 		return;

@@ -1164,7 +1164,9 @@ static uint32_t stall_us(struct dnbd_read *r, uint64_t now)
 static void owd_sample(struct dnbd_client *c, struct dnbd_server *s,
 		       uint16_t stamp, uint64_t now)
 {
-	uint16_t owd = (uint16_t)((uint16_t)(now / 1000u) - stamp), base;
+	uint64_t at = c->rx_arrival_us && c->rx_arrival_us < now ?
+		      c->rx_arrival_us : now;
+	uint16_t owd = (uint16_t)((uint16_t)(at / 1000u) - stamp), base;
 	int d;
 
 	if (!stamp)

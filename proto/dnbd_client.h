@@ -214,6 +214,13 @@ struct dnbd_client {
 	uint16_t loss;			/* recent loss seen, x / 65536 */
 	uint16_t qdelay_ms;		/* least queueing delay since the */
 	bool qdelay_have;		/* last READ: its next report */
+	/*
+	 * Set by the caller of dnbd_client_input() where it knows it: when
+	 * the datagram reached the host (a kernel receive timestamp, on the
+	 * clock of now), so that the time it waited for this client's CPU
+	 * is not taken for a queue in the network.  0: now.
+	 */
+	uint64_t rx_arrival_us;
 	uint64_t next_hello_us;
 	uint16_t refused_by;		/* a server answered HELLO with ERROR */
 	uint16_t refused_code;
