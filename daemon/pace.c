@@ -126,15 +126,17 @@ void pace_set_rate(struct pacer *p, uint64_t rate)
 }
 
 /*
- * When what is asked for now goes out: once the debt is paid.  The REPLYs'
- * stamps (protocol.md section 21) carry that time, so that the clients'
- * one-way delay measures the network's queues, not the pacer's.
+ * When what is asked for now goes out: once the debt is paid (rate: the
+ * rate then, 0: unpaced).  The REPLYs' stamps (protocol.md section 21)
+ * carry that time, so that the clients' one-way delay measures the
+ * network's queues, not the pacer's.
  */
-uint64_t pace_due(struct pacer *p, uint64_t now)
+uint64_t pace_due(struct pacer *p, uint64_t now, uint64_t *rate)
 {
 	uint64_t due = now;
 
 	pthread_mutex_lock(&p->lock);
+	*rate = p->rate;
 	if (p->rate) {
 		pace_refill(p, now);
 		if (p->tokens < 0)
@@ -142,4 +144,15 @@ uint64_t pace_due(struct pacer *p, uint64_t now)
 	}
 	pthread_mutex_unlock(&p->lock);
 	return due;
+}
+
+/* The most to send at once: one burst while paced, else no limit. */
+uint64_t pace_chunk(struct pacer *p)
+{
+	uint64_t c;
+
+	pthread_mutex_lock(&p->lock);
+	c = p->rate ? p->burst : UINT64_MAX;
+	pthread_mutex_unlock(&p->lock);
+	return c;
 }

@@ -12,9 +12,9 @@
  * parity repairs that.
  *
  * Each period the worst report decides: above the target twice in a row,
- * the rate drops in proportion to the excess (to half at most), from what
- * was actually sent, and the next drop waits until the queue had time to
- * drain (twice its delay); at or below half the target, while the pacer held senders back,
+ * the rate drops in proportion to the excess (to half at most), and the
+ * next drop waits one queue delay (until the drop shows in the reports),
+ * and comes only if the queue has not shrunk meanwhile; at or below half the target, while the pacer held senders back,
  * it rises by a sixteenth.  Never below --rate-min (a receiver far worse
  * than the rest slows the group to that floor, not to a stop; repair goes
  * on), never above --rate.  Without --rate the server sends unpaced until
@@ -49,11 +49,16 @@ static uint64_t rc_max(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
-/* The rate after a queue of worst ms was seen; sent: bytes/s last period. */
+/*
+ * The rate after a queue of worst ms was seen: from the rate, or, unpaced
+ * until now, from what was sent last period (sent, bytes/s).  Not from
+ * what was sent while paced: readers that wait for repairs ask for less
+ * than the link takes, and the rate would fall through to the floor.
+ */
 static uint64_t rc_lower(const struct ratectl *rc, unsigned int worst,
 			 uint64_t sent)
 {
-	uint64_t from = rc->rate && rc->rate < sent ? rc->rate : sent;
+	uint64_t from = rc->rate ? rc->rate : sent;
 	uint64_t excess = worst - RC_TARGET_MS, r;
 
 	/* 1 - excess / (6 target): half at four times the target. */
@@ -82,21 +87,30 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, uint64_t sent_bytes,
 	if (!reported)
 		return false;		/* nobody reading: nothing to follow */
 	if (worst > RC_TARGET_MS) {
-		/* A queue in two periods in a row, not one late wake-up. */
-		if (++rc->over < 2 || now < rc->hold_until_us)
+		/*
+		 * A queue in two periods in a row, not one late wake-up;
+		 * unpaced, the first: bursts at line rate do fill queues.
+		 */
+		if ((++rc->over < 2 && rc->rate) || now < rc->hold_until_us)
 			return false;
+		/* Shrinking since the last drop: the queue drains, let it. */
+		if (rc->q_drop_ms && worst * 10 < rc->q_drop_ms * 9) {
+			rc->q_drop_ms = worst;
+			return false;
+		}
 		rc->rate = rc_lower(rc, worst, sent);
 		rc->decreases++;
+		rc->q_drop_ms = worst;
 		/*
-		 * Its effect shows once the queue seen has drained: at half
-		 * the rate, in twice its delay.
+		 * What the readers see now left the server one queue delay
+		 * ago: the drop shows in their reports after that.
 		 */
-		rc->hold_until_us = now + (uint64_t)worst * 2000u +
+		rc->hold_until_us = now + (uint64_t)worst * 1000u +
 				    RC_PERIOD_US;
-		rc->over = 0;
 		return true;
 	}
 	rc->over = 0;
+	rc->q_drop_ms = 0;
 	if (!rc->rate || worst > RC_TARGET_MS / 2 || !waited ||
 	    rc->rate == rc->cap)
 		return false;

@@ -691,24 +691,47 @@ static void gso_refused(struct server *s, struct srv_sock *sk, uint16_t len,
 	}
 }
 
+/*
+ * Takes the pacer's tokens for the messages from..., as many as one burst
+ * holds (at least one): a paced server sends a job in bursts, not at line
+ * rate into a slower link's queue.  Returns the end of those messages.
+ */
+static unsigned int pace_msgs(struct server *s, const struct batch *b,
+			      unsigned int from)
+{
+	uint64_t chunk = pace_chunk(&s->pacer), bytes = 0, more;
+	unsigned int i = from, k;
+
+	do {
+		for (more = 0, k = 0; k < b->msg_count[i]; k++)
+			more += b->len[b->msg_first[i] + k];
+		if (i > from && bytes + more > chunk)
+			break;
+		bytes += more;
+	} while (++i < b->nmsg);
+	if (pace_take(&s->pacer, bytes))
+		sc_add(s, SC_rate_waits, 1);
+	return i;
+}
+
 static void batch_flush(struct server *s, struct image *img,
 			struct srv_sock *sk, struct batch *b)
 {
-	unsigned int done, i;
+	unsigned int done, paid, i;
 	int n;
 
 	if (!b->n)
 		return;
-	if (pace_take(&s->pacer, b->bytes))
-		sc_add(s, SC_rate_waits, 1);
 	b->nmsg = 0;
-	done = batch_build(s, sk, b, 0);
+	done = paid = batch_build(s, sk, b, 0);
 	while (done < b->nmsg) {
+		if (done >= paid)
+			paid = pace_msgs(s, b, done);
 		if (s->tx_hook) {	/* the fuzzers: one message at a time */
 			s->tx_hook(s, sk->fd, &b->msg[done].msg_hdr);
 			n = 1;
 		} else {
-			n = sendmmsg(sk->fd, b->msg + done, b->nmsg - done, 0);
+			n = sendmmsg(sk->fd, b->msg + done, paid - done, 0);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && b->msg_count[done] > 1 &&
@@ -718,8 +741,8 @@ static void batch_flush(struct server *s, struct image *img,
 				gso_refused(s, sk, b->len[b->msg_first[done]],
 					    errno);
 				b->nmsg = done;
-				done = batch_build(s, sk, b,
-						   b->msg_first[done]);
+				done = paid = batch_build(s, sk, b,
+							  b->msg_first[done]);
 				continue;
 			}
 			if (n <= 0) {
@@ -917,22 +940,32 @@ static void add_proactive(struct server *s, const struct job *j, uint8_t *span,
 	}
 }
 
+/*
+ * A REPLY's stamp: the server's clock in ms when the pacer lets it go,
+ * ahead bytes after the burst's start at due; never 0 (no stamp).
+ */
+static uint16_t reply_stamp(uint64_t due, uint64_t ahead, uint64_t rate)
+{
+	uint16_t ms;
+
+	if (rate)
+		due += ahead * 1000000u / rate;
+	ms = (uint16_t)(due / 1000u);
+	return ms ? ms : 1;
+}
+
 static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		    struct batch *b)
 {
 	struct image *img = j->img;
 	struct srv_sock *sk = &s->socks[img->sock];
 	unsigned int first, last = highest_bit(j->mask), i;
-	uint64_t start, end;
-	uint16_t stamp;
+	uint64_t start, end, due, rate, ahead = 0;
 
 	if (!job_read(s, j, span, &first, &start, &end))
 		return;
-	/* When the burst leaves the pacer, in ms (protocol.md section 21);
-	 * 0 means no stamp. */
-	stamp = (uint16_t)(pace_due(&s->pacer, now_us()) / 1000u);
-	if (!stamp)
-		stamp = 1;
+	/* When the pacer lets each REPLY go (protocol.md section 21). */
+	due = pace_due(&s->pacer, now_us(), &rate);
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;
 	for (i = first; i <= last; i++) {
@@ -947,7 +980,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		m.req_id = j->req_id;
 		m.echo = j->echo;
 		m.seg_size = j->seg_size;
-		m.stamp = stamp;
+		m.stamp = reply_stamp(due, ahead, rate);
 		m.offset = off;
 		m.data_len = (uint16_t)(end - off < j->seg_size ?
 					end - off : j->seg_size);
@@ -972,6 +1005,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		}
 		b->len[k] = (uint16_t)(DNBD_REPLY_LEN + m.data_len +
 				       (s->cfg.keyed ? DNBD_MAC_LEN : 0));
+		ahead += b->len[k];
 		b->n++;
 		b->bytes += b->len[k];
 		b->data_bytes += m.data_len;

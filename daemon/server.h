@@ -157,6 +157,7 @@ struct ratectl {
 	unsigned int worst_ms;	/* largest report in this period */
 	unsigned int last_worst_ms;
 	unsigned int over;	/* periods in a row above the target */
+	unsigned int q_drop_ms;	/* the report at the last drop, 0: none */
 	bool reported;
 	uint64_t decreases, increases;
 };
@@ -241,7 +242,8 @@ void pace_init(struct pacer *p, uint64_t rate);
 bool pace_take(struct pacer *p, uint64_t bytes);
 bool pace_control(struct pacer *p, uint64_t bytes);
 void pace_set_rate(struct pacer *p, uint64_t rate);
-uint64_t pace_due(struct pacer *p, uint64_t now);
+uint64_t pace_due(struct pacer *p, uint64_t now, uint64_t *rate);
+uint64_t pace_chunk(struct pacer *p);
 
 /* ratectl.c */
 void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,

@@ -381,6 +381,8 @@ static bool fec_request(struct dnbd_client *c, struct dnbd_read *r,
 			struct dnbd_server *s, const uint64_t *want,
 			uint64_t now);
 
+static uint8_t qdelay_report(const struct dnbd_client *c, uint64_t now);
+
 /* Sends the READ for r's missing segments; false if nothing was sent. */
 static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		     unsigned int how)
@@ -447,9 +449,7 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	m.mask[0] = r->asked[0] = want[0];
 	m.mask[1] = r->asked[1] = want[1];
 	m.loss = (uint8_t)(c->loss >> 8);
-	m.qdelay = c->qdelay_have ? (uint8_t)(c->qdelay_ms < 255 ?
-					      c->qdelay_ms : 255) : 0;
-	c->qdelay_have = false;
+	m.qdelay = qdelay_report(c, now);
 	count(c, DNBD_CC_requests_sent, 1);
 	count(c, DNBD_CC_segments_requested, nwant);
 	if (how & TX_RETRY)
@@ -1156,10 +1156,40 @@ static uint32_t stall_us(struct dnbd_read *r, uint64_t now)
  * the server's stamp (two clocks: only differences mean anything), above
  * the least seen from that server in this window or the last (the path
  * without queues; windows, so that clock drift does not build up).  The
- * report is the least since the last READ: a queue delays every datagram,
- * a late wake-up of this client only some.
+ * report is the least of the last QD_WINDOW_US or so: a standing queue
+ * delays every datagram, a line-rate burst into a slower link or a late
+ * wake-up only some.
  */
 #define OWD_WINDOW_US	10000000u
+#define QD_WINDOW_US	100000u
+#define QD_STALE_US	1000000u
+
+static void qdelay_sample(struct dnbd_client *c, uint16_t d, uint64_t now)
+{
+	if (!c->qd_last_us || now - c->qd_win_us >= QD_WINDOW_US) {
+		c->qd_min[1] = c->qd_last_us &&
+			       now - c->qd_last_us < QD_WINDOW_US ?
+			       c->qd_min[0] : d;
+		c->qd_min[0] = d;
+		c->qd_win_us = now;
+	} else if (d < c->qd_min[0]) {
+		c->qd_min[0] = d;
+	}
+	c->qd_last_us = now;
+}
+
+/* READ's qdelay: ms, 255 at most; 0 without a recent sample. */
+static uint8_t qdelay_report(const struct dnbd_client *c, uint64_t now)
+{
+	uint16_t d = c->qd_min[0];
+
+	if (!c->qd_last_us || now - c->qd_last_us >= QD_STALE_US)
+		return 0;
+	/* A young window has seen too little: the last one too. */
+	if (now - c->qd_win_us < QD_WINDOW_US / 2 && c->qd_min[1] < d)
+		d = c->qd_min[1];
+	return (uint8_t)(d < 255 ? d : 255);
+}
 
 static void owd_sample(struct dnbd_client *c, struct dnbd_server *s,
 		       uint16_t stamp, uint64_t now)
@@ -1182,11 +1212,7 @@ static void owd_sample(struct dnbd_client *c, struct dnbd_server *s,
 	base = (int16_t)(s->owd_min[1] - s->owd_min[0]) < 0 ?
 	       s->owd_min[1] : s->owd_min[0];
 	d = (int16_t)(owd - base);
-	if (d < 0)
-		d = 0;
-	if (!c->qdelay_have || d < c->qdelay_ms)
-		c->qdelay_ms = (uint16_t)d;
-	c->qdelay_have = true;
+	qdelay_sample(c, (uint16_t)(d < 0 ? 0 : d), now);
 }
 
 static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,

@@ -212,8 +212,9 @@ struct dnbd_client {
 	struct dnbd_cache cache;
 	uint64_t read_hwm;		/* 1 + the last segment a read asked */
 	uint16_t loss;			/* recent loss seen, x / 65536 */
-	uint16_t qdelay_ms;		/* least queueing delay since the */
-	bool qdelay_have;		/* last READ: its next report */
+	/* Least queueing delay in this window and the last (client.c). */
+	uint16_t qd_min[2];
+	uint64_t qd_win_us, qd_last_us;	/* window start, last sample */
 	/*
 	 * Set by the caller of dnbd_client_input() where it knows it: when
 	 * the datagram reached the host (a kernel receive timestamp, on the

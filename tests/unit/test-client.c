@@ -1145,9 +1145,9 @@ static void test_proactive_parity(void)
 
 /*
  * Queueing delay (protocol.md section 21): a READ reports the least
- * one-way delay of the REPLYs since the last READ above the least ever
- * seen from that server, in ms, across the stamp's wrap at 65536 ms; a
- * server that does not stamp (0) leaves the report at 0.
+ * one-way delay of the REPLYs of the last 100 ms or so above the least
+ * ever seen from that server, in ms, across the stamp's wrap at 65536
+ * ms; none (0) without a stamped REPLY in the last second.
  */
 static uint8_t qdelay_round(struct dnbd_client *c, uint64_t *now,
 			    uint64_t off, int owd_ms, int owd2_ms)
@@ -1171,23 +1171,19 @@ static uint8_t qdelay_round(struct dnbd_client *c, uint64_t *now,
 			      (uint16_t)((uint16_t)(*now / 1000) - owd);
 		len = make_reply(buf, rq.target, rq.client_id, rq.req_id,
 				 rq.echo, off + k, k == 3 ? DNBD_F_LAST : 0);
-		dnbd_client_input(c, buf, len, &out[0].to, *now);
+		dnbd_client_input(c, buf, len, &out[0].to, *now + 10 * k);
 	}
 	reply_stamp = 0;
 	CHECK_EQ(n_done, 1);
 	n_done = 0;
-	*now += 7000;
+	*now += 250000;		/* the next round: a window of its own */
 	return rq.qdelay;
 }
 
 static void test_qdelay(void)
 {
 	static struct dnbd_client c;
-	struct dnbd_read_req rq;
-	struct dnbd_hdr h;
-	static uint8_t dst[SEG];
-	struct dnbd_read r = { .offset = 0, .length = SEG, .buf = dst };
-	uint64_t now = 65530000;	/* the ms stamp wraps in 6 ms */
+	uint64_t now = 65430000;	/* the ms stamp wraps in 106 ms */
 
 	setup(&c, 0);
 	select_image(&c, 1000);
@@ -1196,17 +1192,16 @@ static void test_qdelay(void)
 	CHECK_EQ(qdelay_round(&c, &now, 10, 5, 5), 0);
 	/* The path: 5 ms; the next READ reports what the last replies saw. */
 	CHECK_EQ(qdelay_round(&c, &now, 20, 45, 60), 0);
-	/* 45 ms against 5 ms: 40, across the wrap of the stamp. */
+	CHECK(now / 1000 % 65536 < 1000);	/* the stamp wrapped */
+	/* 45 ms against 5 ms: 40, the least of that window. */
 	CHECK_EQ(qdelay_round(&c, &now, 30, 5, 5), 40);
-	CHECK(now / 1000 % 65536 < 1000);	/* the wrap is behind us */
 	CHECK_EQ(qdelay_round(&c, &now, 40, 300, 400), 0);
 	/* More than 255 ms: 255. */
 	CHECK_EQ(qdelay_round(&c, &now, 50, -1, -1), 255);
-	/* A server without stamps: nothing to report. */
-	n_out = 0;
-	CHECK_EQ(dnbd_client_read(&c, &r, now), 0);
-	decode_read(0, &rq, &h);
-	CHECK_EQ(rq.qdelay, 0);
+	/* Replies without stamps are not samples; the last is stale now. */
+	now += 1000000;
+	CHECK_EQ(qdelay_round(&c, &now, 60, -1, -1), 0);
+	CHECK_EQ(qdelay_round(&c, &now, 70, 5, 5), 0);
 	dnbd_client_fini(&c);
 }
 

@@ -41,25 +41,38 @@ static void test_unpaced_until_a_queue(void)
 	/* Too early: the tick waits for a whole period. */
 	ratectl_report(&rc, 200);
 	CHECK(!ratectl_tick(&rc, now + RC_PERIOD_US / 2, sent, true));
-	/* One late period is a late wake-up, not a queue. */
-	CHECK(!period(&rc, &now, 200, &sent, 10 * MB, true));
-	CHECK(!period(&rc, &now, 10, &sent, 10 * MB, true));
-	CHECK(!period(&rc, &now, 200, &sent, 10 * MB, true));
-	CHECK_EQ(rc.rate, 0);
-	/* Two in a row: half of what was sent (100 MB/s), 4x the target. */
+	/* Unpaced, the first queue counts: half of what was sent (100
+	 * MB/s), at 4x the target. */
 	CHECK(period(&rc, &now, 200, &sent, 10 * MB, true));
 	CHECK_EQ(rc.rate, 50 * MB);
 	CHECK_EQ(rc.decreases, 1);
 	CHECK_EQ(rc.last_worst_ms, 200);
-	/* The queue drains for 2 x 200 ms + a period: no drop meanwhile. */
+	/* The drop shows after one queue delay (200 ms) and a period. */
 	CHECK(!period(&rc, &now, 200, &sent, 5 * MB, true));
 	CHECK(!period(&rc, &now, 200, &sent, 5 * MB, true));
-	CHECK(!period(&rc, &now, 150, &sent, 5 * MB, true));
+	CHECK_EQ(rc.rate, 50 * MB);
+	/* The queue shrinks: it drains, no drop. */
 	CHECK(!period(&rc, &now, 150, &sent, 5 * MB, true));
 	CHECK_EQ(rc.rate, 50 * MB);
+	/* It stopped shrinking: still too fast, half again (from the rate,
+	 * not from the 50 MB/s sent). */
+	CHECK(period(&rc, &now, 140, &sent, 5 * MB, true));
+	CHECK_EQ(rc.rate, 25 * MB);
 	/* In proportion to the excess: 35 ms is 10 over, 1/15 less. */
+	now += 10 * RC_PERIOD_US;
+	CHECK(!period(&rc, &now, 20, &sent, 5 * MB, true));
+	CHECK(!period(&rc, &now, 35, &sent, 5 * MB, true));
 	CHECK(period(&rc, &now, 35, &sent, 5 * MB, true));
-	CHECK_EQ(rc.rate, 50 * MB - 50 * MB * 10 / 150);
+	CHECK_EQ(rc.rate, 25 * MB - 25 * MB * 10 / 150);
+	/* Paced, one late period is a late wake-up, not a queue. */
+	now += 10 * RC_PERIOD_US;
+	CHECK(!period(&rc, &now, 20, &sent, 5 * MB, true));
+	CHECK(!period(&rc, &now, 200, &sent, 5 * MB, true));
+	CHECK(!period(&rc, &now, 20, &sent, 5 * MB, true));
+	CHECK(!period(&rc, &now, 200, &sent, 5 * MB, true));
+	CHECK_EQ(rc.rate, 25 * MB - 25 * MB * 10 / 150);
+	CHECK(period(&rc, &now, 200, &sent, MB, true));
+	CHECK_EQ(rc.rate, (25 * MB - 25 * MB * 10 / 150) / 2);
 }
 
 static void test_up_floor_cap(void)
@@ -94,7 +107,7 @@ static void test_up_floor_cap(void)
 	CHECK_EQ(rc.rate, 10 * MB);
 	period(&rc, &now, 100, &sent, MB, true);
 	CHECK(period(&rc, &now, 100, &sent, MB, true));
-	/* Sent 10 MB/s in that period: from the rate, 100 ms: 1/2. */
+	/* From the rate, 100 ms: 1/2. */
 	CHECK_EQ(rc.rate, 5 * MB);
 	now += 10 * RC_PERIOD_US;
 	for (i = 0; i < 30; i++)
