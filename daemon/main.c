@@ -55,7 +55,8 @@ static void write_stats(struct server *s, uint64_t now)
 	snapshot(s, v);
 	fprintf(f, "{\"server_id\":%u,\"uptime_s\":%" PRIu64 ",\"rate\":%"
 		PRIu64 ",\"qdelay_ms\":%u,\"counters\":{", s->cfg.id,
-		(now - s->start_us) / 1000000u, s->ratectl.rate,
+		(now - s->start_us) / 1000000u,
+		s->cfg.fixed_rate ? s->cfg.rate : s->ratectl.rate,
 		s->ratectl.last_worst_ms);
 	json_counters(f, srv_counter_names, v, SC_MAX);
 	fprintf(f, "},\"images\":[");
@@ -271,10 +272,9 @@ static void drain(struct server *s, struct srv_sock *sk, struct rxbufs *rx)
 static void rate_tick(struct server *s, uint64_t now)
 {
 	uint64_t waits = atomic_load(&s->counters[SC_rate_waits]);
-	uint64_t sent = atomic_load(&s->counters[SC_bytes_sent]);
 	uint64_t dec = s->ratectl.decreases;
 
-	if (ratectl_tick(&s->ratectl, now, sent, waits != s->rc_waits)) {
+	if (ratectl_tick(&s->ratectl, now, waits != s->rc_waits)) {
 		pace_set_rate(&s->pacer, s->ratectl.rate);
 		sc_add(s, s->ratectl.decreases != dec ? SC_rate_decreases :
 		       SC_rate_increases, 1);
@@ -366,8 +366,8 @@ int main(int argc, char **argv)
 			 img->name, img->path, img->size, img->revision,
 			 img->id, addr_str(&img->group, a));
 	}
-	pace_init(&s->pacer, s->cfg.rate);
 	ratectl_init(&s->ratectl, s->cfg.rate, s->cfg.rate_min, now_us());
+	pace_init(&s->pacer, s->cfg.fixed_rate ? s->cfg.rate : s->ratectl.rate);
 	if (srcrate_init(&s->srcrate, s->cfg.client_rate)) {
 		log_err("out of memory");
 		goto out;

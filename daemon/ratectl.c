@@ -17,8 +17,10 @@
  * and comes only if the queue has not shrunk meanwhile; at or below half the target, while the pacer held senders back,
  * it rises by a sixteenth.  Never below --rate-min (a receiver far worse
  * than the rest slows the group to that floor, not to a stop; repair goes
- * on), never above --rate.  Without --rate the server sends unpaced until
- * the first queue is seen.
+ * on), never above --rate.  Without --rate it starts at RC_START and
+ * doubles each period (slow start) until the first queue is seen: a burst
+ * at line rate would overflow a slow link's queue before anyone could
+ * report it.
  *
  * No locks and no clock of its own: the event loop owns it and passes the
  * time in, so the tests can drive it.
@@ -27,13 +29,20 @@
 
 #include "server.h"
 
+static uint64_t rc_max(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
 void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,
 		  uint64_t now)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->cap = cap;
 	rc->floor = cap && floor > cap ? cap : floor;
-	rc->rate = cap;
+	/* Without a cap: from RC_START up, doubling (slow start). */
+	rc->rate = cap ? cap : rc_max(RC_START, rc->floor);
+	rc->slow = !cap;
 	rc->period_us = now;
 }
 
@@ -44,21 +53,15 @@ void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms)
 	rc->reported = true;
 }
 
-static uint64_t rc_max(uint64_t a, uint64_t b)
-{
-	return a > b ? a : b;
-}
 
 /*
- * The rate after a queue of worst ms was seen: from the rate, or, unpaced
- * until now, from what was sent last period (sent, bytes/s).  Not from
- * what was sent while paced: readers that wait for repairs ask for less
- * than the link takes, and the rate would fall through to the floor.
+ * The rate after a queue of worst ms was seen: from the rate, not from
+ * what was sent (readers that wait for repairs ask for less than the link
+ * takes, and the rate would fall through to the floor).
  */
-static uint64_t rc_lower(const struct ratectl *rc, unsigned int worst,
-			 uint64_t sent)
+static uint64_t rc_lower(const struct ratectl *rc, unsigned int worst)
 {
-	uint64_t from = rc->rate ? rc->rate : sent;
+	uint64_t from = rc->rate;
 	uint64_t excess = worst - RC_TARGET_MS, r;
 
 	/* 1 - excess / (6 target): half at four times the target. */
@@ -69,36 +72,31 @@ static uint64_t rc_lower(const struct ratectl *rc, unsigned int worst,
 	return rc_max(r, rc->floor);
 }
 
-bool ratectl_tick(struct ratectl *rc, uint64_t now, uint64_t sent_bytes,
-		  bool waited)
+bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 {
-	uint64_t elapsed = now - rc->period_us, sent, up;
+	uint64_t elapsed = now - rc->period_us, up;
 	unsigned int worst = rc->worst_ms;
 	bool reported = rc->reported;
 
 	if (now < rc->period_us || elapsed < RC_PERIOD_US)
 		return false;
-	sent = (sent_bytes - rc->sent0) * 1000000u / elapsed;
 	rc->period_us = now;
-	rc->sent0 = sent_bytes;
 	rc->worst_ms = 0;
 	rc->reported = false;
 	rc->last_worst_ms = worst;
 	if (!reported)
 		return false;		/* nobody reading: nothing to follow */
 	if (worst > RC_TARGET_MS) {
-		/*
-		 * A queue in two periods in a row, not one late wake-up;
-		 * unpaced, the first: bursts at line rate do fill queues.
-		 */
-		if ((++rc->over < 2 && rc->rate) || now < rc->hold_until_us)
+		/* A queue in two periods in a row, not one late wake-up. */
+		if (++rc->over < 2 || now < rc->hold_until_us)
 			return false;
 		/* Shrinking since the last drop: the queue drains, let it. */
 		if (rc->q_drop_ms && worst * 10 < rc->q_drop_ms * 9) {
 			rc->q_drop_ms = worst;
 			return false;
 		}
-		rc->rate = rc_lower(rc, worst, sent);
+		rc->rate = rc_lower(rc, worst);
+		rc->slow = false;
 		rc->decreases++;
 		rc->q_drop_ms = worst;
 		/*
@@ -111,10 +109,10 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, uint64_t sent_bytes,
 	}
 	rc->over = 0;
 	rc->q_drop_ms = 0;
-	if (!rc->rate || worst > RC_TARGET_MS / 2 || !waited ||
-	    rc->rate == rc->cap)
+	if (worst > RC_TARGET_MS / 2 || !waited || rc->rate == rc->cap)
 		return false;
-	up = rc->rate + rc_max(rc->rate / 16, rc->floor / 16);
+	up = rc->slow ? 2 * rc->rate :
+	     rc->rate + rc_max(rc->rate / 16, rc->floor / 16);
 	rc->rate = rc->cap && up > rc->cap ? rc->cap : up;
 	rc->increases++;
 	return true;

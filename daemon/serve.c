@@ -313,7 +313,7 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		return;
 	}
 	if (!s->cfg.fixed_rate) {	/* section 21: the rate follows it */
-		ratectl_report(&s->ratectl, r.qdelay);
+		ratectl_report(&s->ratectl, r.qdelay * 4u);
 		sc_add(s, SC_qdelay_reports, 1);
 	}
 	to = s->cfg.multicast ? &img->group : from;

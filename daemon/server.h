@@ -147,18 +147,19 @@ struct pacer {
  */
 #define RC_PERIOD_US	100000u		/* one decision per period */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
+#define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then doubling */
 
 struct ratectl {
 	uint64_t cap, floor;	/* --rate (0: none), --rate-min */
 	uint64_t rate;		/* bytes per second now, 0: unpaced */
 	uint64_t period_us;	/* this period's start */
-	uint64_t sent0;		/* bytes sent before it */
 	uint64_t hold_until_us;	/* no new drop before: the last one acts */
 	unsigned int worst_ms;	/* largest report in this period */
 	unsigned int last_worst_ms;
 	unsigned int over;	/* periods in a row above the target */
 	unsigned int q_drop_ms;	/* the report at the last drop, 0: none */
 	bool reported;
+	bool slow;		/* slow start: no queue seen yet */
 	uint64_t decreases, increases;
 };
 
@@ -249,10 +250,9 @@ uint64_t pace_chunk(struct pacer *p);
 void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,
 		  uint64_t now);
 void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms);
-/* Once per RC_PERIOD_US; sent_bytes: all bytes sent so far; waited: the
- * pacer held a sender back since the last call.  True: a new rate. */
-bool ratectl_tick(struct ratectl *rc, uint64_t now, uint64_t sent_bytes,
-		  bool waited);
+/* Once per RC_PERIOD_US; waited: the pacer held a sender back since the
+ * last call.  True: a new rate. */
+bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited);
 
 /* srcrate.c */
 int srcrate_init(struct srcrate *r, uint64_t rate);

@@ -1162,7 +1162,7 @@ static uint32_t stall_us(struct dnbd_read *r, uint64_t now)
  */
 #define OWD_WINDOW_US	10000000u
 #define QD_WINDOW_US	100000u
-#define QD_STALE_US	1000000u
+#define QD_STALE_US	250000u	/* a reader that receives nothing knows nothing */
 
 static void qdelay_sample(struct dnbd_client *c, uint16_t d, uint64_t now)
 {
@@ -1178,7 +1178,7 @@ static void qdelay_sample(struct dnbd_client *c, uint16_t d, uint64_t now)
 	c->qd_last_us = now;
 }
 
-/* READ's qdelay: ms, 255 at most; 0 without a recent sample. */
+/* READ's qdelay: in 4 ms, 255 at most; 0 without a recent sample. */
 static uint8_t qdelay_report(const struct dnbd_client *c, uint64_t now)
 {
 	uint16_t d = c->qd_min[0];
@@ -1188,6 +1188,7 @@ static uint8_t qdelay_report(const struct dnbd_client *c, uint64_t now)
 	/* A young window has seen too little: the last one too. */
 	if (now - c->qd_win_us < QD_WINDOW_US / 2 && c->qd_min[1] < d)
 		d = c->qd_min[1];
+	d = (uint16_t)((d + 3) / 4);
 	return (uint8_t)(d < 255 ? d : 255);
 }
 

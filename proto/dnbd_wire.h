@@ -101,7 +101,7 @@ struct dnbd_read_req {
 	uint16_t seg_count;	/* 1..DNBD_REQ_SEGS_MAX */
 	uint64_t mask[2];	/* bit i (mask[i/64] >> (i%64)): want segment i */
 	uint8_t loss;		/* READ: the client's recent loss, x / 256 */
-	uint8_t qdelay;		/* READ: its queueing delay, ms (255: more) */
+	uint8_t qdelay;		/* READ: its queueing delay, 4 ms units */
 };
 
 /*

@@ -1147,7 +1147,7 @@ static void test_proactive_parity(void)
  * Queueing delay (protocol.md section 21): a READ reports the least
  * one-way delay of the REPLYs of the last 100 ms or so above the least
  * ever seen from that server, in ms, across the stamp's wrap at 65536
- * ms; none (0) without a stamped REPLY in the last second.
+ * ms; none (0) without a stamped REPLY in the last 250 ms.
  */
 static uint8_t qdelay_round(struct dnbd_client *c, uint64_t *now,
 			    uint64_t off, int owd_ms, int owd2_ms)
@@ -1193,13 +1193,13 @@ static void test_qdelay(void)
 	/* The path: 5 ms; the next READ reports what the last replies saw. */
 	CHECK_EQ(qdelay_round(&c, &now, 20, 45, 60), 0);
 	CHECK(now / 1000 % 65536 < 1000);	/* the stamp wrapped */
-	/* 45 ms against 5 ms: 40, the least of that window. */
-	CHECK_EQ(qdelay_round(&c, &now, 30, 5, 5), 40);
-	CHECK_EQ(qdelay_round(&c, &now, 40, 300, 400), 0);
-	/* More than 255 ms: 255. */
+	/* 45 ms against 5 ms: 40, the least of that window, in 4 ms. */
+	CHECK_EQ(qdelay_round(&c, &now, 30, 5, 5), 10);
+	CHECK_EQ(qdelay_round(&c, &now, 40, 1100, 1200), 0);
+	/* More than 1020 ms: 255. */
 	CHECK_EQ(qdelay_round(&c, &now, 50, -1, -1), 255);
 	/* Replies without stamps are not samples; the last is stale now. */
-	now += 1000000;
+	now += 250000;
 	CHECK_EQ(qdelay_round(&c, &now, 60, -1, -1), 0);
 	CHECK_EQ(qdelay_round(&c, &now, 70, 5, 5), 0);
 	dnbd_client_fini(&c);
