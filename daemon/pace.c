@@ -51,32 +51,31 @@ static void pace_refill(struct pacer *p, uint64_t now)
 	}
 }
 
-/* Takes bytes from the bucket, sleeping until they are there.  Returns
- * true if it had to wait. */
-bool pace_take(struct pacer *p, uint64_t bytes)
+/*
+ * Reserves bytes of the bucket for one job's datagrams and returns when
+ * they may start (rate: the rate then, 0: unpaced, send now).  The bucket
+ * goes into debt for them at once, so that the next job, on this worker
+ * or another, is scheduled after them: each job's datagrams get a slot of
+ * their own on one timeline, and the stamps of its REPLYs (protocol.md
+ * section 21) say when that slot comes, which is when they leave.
+ * *waited: the slot is later than now (the pacer holds senders back).
+ */
+uint64_t pace_reserve(struct pacer *p, uint64_t bytes, uint64_t now,
+		      uint64_t *rate, bool *waited)
 {
-	int64_t need;
-	bool waited = false;
+	uint64_t due = now;
 
 	pthread_mutex_lock(&p->lock);
-	if (!p->rate) {
-		pthread_mutex_unlock(&p->lock);
-		return false;
+	*rate = p->rate;
+	if (p->rate) {
+		pace_refill(p, now);
+		if (p->tokens < 0)
+			due += (uint64_t)-p->tokens * 1000000u / p->rate;
+		p->tokens -= (int64_t)bytes;
 	}
-	/* Wait for min(bytes, burst), then go into debt for the rest: the
-	 * next caller pays it back, so the long-run rate is exact. */
-	need = (int64_t)(bytes < p->burst ? bytes : p->burst);
-	for (;;) {
-		pace_refill(p, now_us());
-		if (p->tokens >= need)
-			break;
-		/* Sleep holding the lock: the others would only queue. */
-		sleep_us((uint64_t)(need - p->tokens) * 1000000u / p->rate + 1);
-		waited = true;
-	}
-	p->tokens -= (int64_t)bytes;
 	pthread_mutex_unlock(&p->lock);
-	return waited;
+	*waited = due > now;
+	return due;
 }
 
 /*
@@ -125,34 +124,8 @@ void pace_set_rate(struct pacer *p, uint64_t rate)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/*
- * When what is asked for now goes out: once the debt is paid (rate: the
- * rate then, 0: unpaced).  The REPLYs' stamps (protocol.md section 21)
- * carry that time, so that the clients' one-way delay measures the
- * network's queues, not the pacer's.
- */
-uint64_t pace_due(struct pacer *p, uint64_t now, uint64_t *rate)
+/* The most to send at once: one burst (rate 0: no limit). */
+uint64_t pace_chunk(uint64_t rate)
 {
-	uint64_t due = now;
-
-	pthread_mutex_lock(&p->lock);
-	*rate = p->rate;
-	if (p->rate) {
-		pace_refill(p, now);
-		if (p->tokens < 0)
-			due += (uint64_t)-p->tokens * 1000000u / p->rate;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return due;
-}
-
-/* The most to send at once: one burst while paced, else no limit. */
-uint64_t pace_chunk(struct pacer *p)
-{
-	uint64_t c;
-
-	pthread_mutex_lock(&p->lock);
-	c = p->rate ? p->burst : UINT64_MAX;
-	pthread_mutex_unlock(&p->lock);
-	return c;
+	return rate ? pace_burst(rate) : UINT64_MAX;
 }

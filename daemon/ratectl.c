@@ -14,11 +14,12 @@
  * Each period the worst report decides: above the target twice in a row,
  * the rate drops in proportion to the excess (to half at most), and the
  * next drop waits one queue delay (until the drop shows in the reports),
- * and comes only if the queue has not shrunk meanwhile; at or below half the target, while the pacer held senders back,
- * it rises by a sixteenth.  Never below --rate-min (a receiver far worse
+ * and comes only if the queue has not shrunk meanwhile; at or below half
+ * the target, while the pacer held senders back, it rises by an eighth.  Never below --rate-min (a receiver far worse
  * than the rest slows the group to that floor, not to a stop; repair goes
  * on), never above --rate.  Without --rate it starts at RC_START and
- * doubles each period (slow start) until the first queue is seen: a burst
+ * doubles each period (slow start) until the first queue (half the
+ * target) is seen, and then falls back to the half: a burst
  * at line rate would overflow a slow link's queue before anyone could
  * report it.
  *
@@ -86,6 +87,20 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	rc->last_worst_ms = worst;
 	if (!reported)
 		return false;		/* nobody reading: nothing to follow */
+	if (rc->slow && worst > RC_TARGET_MS / 2) {
+		/*
+		 * The first queue ends slow start: the rate of the period
+		 * before, which the readers' reports (one period behind)
+		 * found clean.
+		 */
+		rc->slow = false;
+		rc->rate = rc_max(rc->rate / 2, rc->floor);
+		rc->decreases++;
+		rc->q_drop_ms = worst;
+		rc->hold_until_us = now + (uint64_t)worst * 1000u +
+				    RC_PERIOD_US;
+		return true;
+	}
 	if (worst > RC_TARGET_MS) {
 		/* A queue in two periods in a row, not one late wake-up. */
 		if (++rc->over < 2 || now < rc->hold_until_us)
@@ -112,7 +127,7 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	if (worst > RC_TARGET_MS / 2 || !waited || rc->rate == rc->cap)
 		return false;
 	up = rc->slow ? 2 * rc->rate :
-	     rc->rate + rc_max(rc->rate / 16, rc->floor / 16);
+	     rc->rate + rc_max(rc->rate / 8, rc->floor / 8);
 	rc->rate = rc->cap && up > rc->cap ? rc->cap : up;
 	rc->increases++;
 	return true;

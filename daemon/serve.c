@@ -602,6 +602,13 @@ struct batch {
 	struct sockaddr_in sin;
 	unsigned int n, nmsg, niov;
 	size_t bytes, data_bytes;
+	/*
+	 * The pacer's slots (pace_reserve): the first reserved bytes may
+	 * leave from due on at rate, the rest (parity added after the
+	 * REPLYs were stamped) from due2 on at rate2.  Rate 0: unpaced.
+	 */
+	size_t reserved;
+	uint64_t due, rate, due2, rate2;
 };
 
 /* Is sk allowed a GSO train of datagrams of len bytes? */
@@ -691,17 +698,42 @@ static void gso_refused(struct server *s, struct srv_sock *sk, uint16_t len,
 	}
 }
 
-/*
- * Takes the pacer's tokens for the messages from..., as many as one burst
- * holds (at least one): a paced server sends a job in bursts, not at line
- * rate into a slower link's queue.  Returns the end of those messages.
- */
-static unsigned int pace_msgs(struct server *s, const struct batch *b,
-			      unsigned int from)
+/* Reserves the pacer's slot for bytes of a batch. */
+static void batch_reserve(struct server *s, size_t bytes, uint64_t *due,
+			  uint64_t *rate)
 {
-	uint64_t chunk = pace_chunk(&s->pacer), bytes = 0, more;
-	unsigned int i = from, k;
+	bool waited;
 
+	*due = pace_reserve(&s->pacer, bytes, now_us(), rate, &waited);
+	if (waited)
+		sc_add(s, SC_rate_waits, 1);
+}
+
+/* When byte x of the batch may leave (the pacer's schedule). */
+static uint64_t batch_slot(const struct batch *b, size_t x)
+{
+	if (x < b->reserved)
+		return b->rate ? b->due + x * 1000000u / b->rate : b->due;
+	x -= b->reserved;
+	return b->rate2 ? b->due2 + x * 1000000u / b->rate2 : b->due2;
+}
+
+/*
+ * Waits for the slot of the messages from..., as many as one of the
+ * pacer's bursts holds (at least one): a paced server sends a job in
+ * bursts on its schedule, not at line rate into a slower link's queue.
+ * Returns the end of those messages.
+ */
+static unsigned int pace_msgs(const struct batch *b, unsigned int from)
+{
+	size_t off = 0, bytes = 0, more;
+	uint64_t chunk, slot, now;
+	unsigned int i, k;
+
+	for (i = 0; i < b->msg_first[from]; i++)
+		off += b->len[i];
+	chunk = pace_chunk(off < b->reserved ? b->rate : b->rate2);
+	i = from;
 	do {
 		for (more = 0, k = 0; k < b->msg_count[i]; k++)
 			more += b->len[b->msg_first[i] + k];
@@ -709,8 +741,10 @@ static unsigned int pace_msgs(struct server *s, const struct batch *b,
 			break;
 		bytes += more;
 	} while (++i < b->nmsg);
-	if (pace_take(&s->pacer, bytes))
-		sc_add(s, SC_rate_waits, 1);
+	slot = batch_slot(b, off);
+	now = now_us();
+	if (slot > now)
+		sleep_us(slot - now);
 	return i;
 }
 
@@ -723,10 +757,12 @@ static void batch_flush(struct server *s, struct image *img,
 	if (!b->n)
 		return;
 	b->nmsg = 0;
+	if (b->bytes > b->reserved)
+		batch_reserve(s, b->bytes - b->reserved, &b->due2, &b->rate2);
 	done = paid = batch_build(s, sk, b, 0);
 	while (done < b->nmsg) {
 		if (done >= paid)
-			paid = pace_msgs(s, b, done);
+			paid = pace_msgs(b, done);
 		if (s->tx_hook) {	/* the fuzzers: one message at a time */
 			s->tx_hook(s, sk->fd, &b->msg[done].msg_hdr);
 			n = 1;
@@ -773,7 +809,7 @@ static void batch_flush(struct server *s, struct image *img,
 				  memory_order_relaxed);
 	memset(b->is_par, 0, b->n * sizeof(b->is_par[0]));
 	b->n = b->nmsg = b->npar = 0;
-	b->bytes = b->data_bytes = 0;
+	b->bytes = b->data_bytes = b->reserved = 0;
 }
 
 static void image_changed(struct server *s, struct image *img, uint64_t size)
@@ -944,14 +980,31 @@ static void add_proactive(struct server *s, const struct job *j, uint8_t *span,
  * A REPLY's stamp: the server's clock in ms when the pacer lets it go,
  * ahead bytes after the burst's start at due; never 0 (no stamp).
  */
-static uint16_t reply_stamp(uint64_t due, uint64_t ahead, uint64_t rate)
+static uint16_t reply_stamp(uint64_t slot)
 {
-	uint16_t ms;
+	uint16_t ms = (uint16_t)(slot / 1000u);
 
-	if (rate)
-		due += ahead * 1000000u / rate;
-	ms = (uint16_t)(due / 1000u);
 	return ms ? ms : 1;
+}
+
+/* The bytes of a job's REPLYs, segments first..last of its mask. */
+static size_t job_reply_bytes(const struct server *s, const struct job *j,
+			      unsigned int first, unsigned int last,
+			      uint64_t end)
+{
+	size_t bytes = 0;
+	unsigned int i;
+
+	for (i = first; i <= last; i++) {
+		uint64_t off = j->offset + (uint64_t)i * j->seg_size;
+
+		if (dnbd_mask_test(j->mask, i))
+			bytes += DNBD_REPLY_LEN +
+				 (end - off < j->seg_size ? end - off :
+				  j->seg_size) +
+				 (s->cfg.keyed ? DNBD_MAC_LEN : 0);
+	}
+	return bytes;
 }
 
 static void run_job(struct server *s, const struct job *j, uint8_t *span,
@@ -960,12 +1013,14 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 	struct image *img = j->img;
 	struct srv_sock *sk = &s->socks[img->sock];
 	unsigned int first, last = highest_bit(j->mask), i;
-	uint64_t start, end, due, rate, ahead = 0;
+	uint64_t start, end;
 
 	if (!job_read(s, j, span, &first, &start, &end))
 		return;
-	/* When the pacer lets each REPLY go (protocol.md section 21). */
-	due = pace_due(&s->pacer, now_us(), &rate);
+	/* The REPLYs' slot on the pacer's schedule: their stamps say when
+	 * each one leaves (protocol.md section 21). */
+	b->reserved = job_reply_bytes(s, j, first, last, end);
+	batch_reserve(s, b->reserved, &b->due, &b->rate);
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;
 	for (i = first; i <= last; i++) {
@@ -980,7 +1035,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		m.req_id = j->req_id;
 		m.echo = j->echo;
 		m.seg_size = j->seg_size;
-		m.stamp = reply_stamp(due, ahead, rate);
+		m.stamp = reply_stamp(batch_slot(b, b->bytes));
 		m.offset = off;
 		m.data_len = (uint16_t)(end - off < j->seg_size ?
 					end - off : j->seg_size);
@@ -1005,7 +1060,6 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		}
 		b->len[k] = (uint16_t)(DNBD_REPLY_LEN + m.data_len +
 				       (s->cfg.keyed ? DNBD_MAC_LEN : 0));
-		ahead += b->len[k];
 		b->n++;
 		b->bytes += b->len[k];
 		b->data_bytes += m.data_len;

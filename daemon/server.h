@@ -145,7 +145,7 @@ struct pacer {
  * Rate control (ratectl.c): the pacer's rate follows the queueing delay
  * the clients report; event loop only.
  */
-#define RC_PERIOD_US	100000u		/* one decision per period */
+#define RC_PERIOD_US	50000u 		/* one decision per period */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
 #define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then doubling */
 
@@ -240,11 +240,11 @@ ssize_t image_read(const struct image *img, uint64_t off, void *buf,
 
 /* pace.c */
 void pace_init(struct pacer *p, uint64_t rate);
-bool pace_take(struct pacer *p, uint64_t bytes);
+uint64_t pace_reserve(struct pacer *p, uint64_t bytes, uint64_t now,
+		      uint64_t *rate, bool *waited);
 bool pace_control(struct pacer *p, uint64_t bytes);
 void pace_set_rate(struct pacer *p, uint64_t rate);
-uint64_t pace_due(struct pacer *p, uint64_t now, uint64_t *rate);
-uint64_t pace_chunk(struct pacer *p);
+uint64_t pace_chunk(uint64_t rate);
 
 /* ratectl.c */
 void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,

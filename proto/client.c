@@ -1161,7 +1161,7 @@ static uint32_t stall_us(struct dnbd_read *r, uint64_t now)
  * wake-up only some.
  */
 #define OWD_WINDOW_US	10000000u
-#define QD_WINDOW_US	100000u
+#define QD_WINDOW_US	20000u
 #define QD_STALE_US	250000u	/* a reader that receives nothing knows nothing */
 
 static void qdelay_sample(struct dnbd_client *c, uint16_t d, uint64_t now)

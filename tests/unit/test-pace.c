@@ -26,7 +26,15 @@ static void test_pace_long_gap(void)
 	p.last_us = 0;
 	CHECK(pace_control(&p, 1000));
 	CHECK_EQ(p.tokens, (int64_t)p.burst - 1000);
-	CHECK(!pace_take(&p, 1000));	/* a full bucket: no wait */
+	{
+		uint64_t r, now = now_us();
+		bool waited;
+
+		/* A full bucket: no wait. */
+		CHECK_EQ(pace_reserve(&p, 1000, now, &r, &waited), now);
+		CHECK(!waited);
+		CHECK_EQ(r, rate);
+	}
 }
 
 static void test_pace_partial(void)
@@ -43,6 +51,31 @@ static void test_pace_partial(void)
 	p.tokens = -(int64_t)p.burst - 1;
 	p.last_us = now_us();
 	CHECK(!pace_control(&p, 100));
+}
+
+/*
+ * Two jobs reserved back to back get consecutive slots: the second
+ * starts when the first one's debt is paid, wherever it is sent from.
+ */
+static void test_pace_reserve(void)
+{
+	struct pacer p;
+	uint64_t now, due, r;
+	bool waited;
+
+	pace_init(&p, 1000000);			/* 1 MB/s, burst 16 KiB */
+	now = p.last_us;
+	due = pace_reserve(&p, 16384 + 100000, now, &r, &waited);
+	CHECK_EQ(due, now);			/* the burst was there */
+	CHECK(!waited);
+	due = pace_reserve(&p, 5000, now, &r, &waited);
+	CHECK_EQ(due, now + 100000);		/* 100 kB at 1 MB/s */
+	CHECK(waited);
+	/* Unpaced: now, always. */
+	pace_set_rate(&p, 0);
+	CHECK_EQ(pace_reserve(&p, 1 << 20, now + 7, &r, &waited), now + 7);
+	CHECK_EQ(r, 0u);
+	CHECK(!waited);
 }
 
 static void test_srcrate_long_gap(void)
@@ -74,6 +107,7 @@ int main(void)
 {
 	test_pace_long_gap();
 	test_pace_partial();
+	test_pace_reserve();
 	test_srcrate_long_gap();
 	return check_report("test-pace");
 }

@@ -42,22 +42,28 @@ static void test_slow_start_and_drops(void)
 	CHECK_EQ(rc.rate, 2ull * RC_START);
 	CHECK(period(&rc, &now, 12, true));
 	CHECK_EQ(rc.rate, 4ull * RC_START);
+	/* The first queue (above half the target) ends it: back to the
+	 * rate the reports found clean, half. */
+	CHECK(period(&rc, &now, 13, true));
+	CHECK_EQ(rc.rate, 2ull * RC_START);
+	CHECK_EQ(rc.decreases, 1);
 	/* Between half the target and the target: hold. */
+	now += 10 * RC_PERIOD_US;
 	CHECK(!period(&rc, &now, 20, true));
 	/* One late period is a late wake-up, not a queue. */
 	CHECK(!period(&rc, &now, 200, true));
 	CHECK(!period(&rc, &now, 20, true));
 	CHECK(!period(&rc, &now, 200, true));
-	CHECK_EQ(rc.rate, 4ull * RC_START);
+	CHECK_EQ(rc.rate, 2ull * RC_START);
 	/* Two in a row at 4x the target and more: half. */
 	CHECK(period(&rc, &now, 200, true));
-	r = 2ull * RC_START;
+	r = RC_START;
 	CHECK_EQ(rc.rate, r);
-	CHECK_EQ(rc.decreases, 1);
+	CHECK_EQ(rc.decreases, 2);
 	CHECK_EQ(rc.last_worst_ms, 200);
 	/* The drop shows after one queue delay (200 ms) and a period. */
-	CHECK(!period(&rc, &now, 200, true));
-	CHECK(!period(&rc, &now, 200, true));
+	for (i = 0; i < 200000 / RC_PERIOD_US; i++)
+		CHECK(!period(&rc, &now, 200, true));
 	/* The queue shrinks: it drains, no drop. */
 	CHECK(!period(&rc, &now, 150, true));
 	CHECK_EQ(rc.rate, r);
@@ -72,9 +78,9 @@ static void test_slow_start_and_drops(void)
 	CHECK(period(&rc, &now, 35, true));
 	r -= r * 10 / 150;
 	CHECK_EQ(rc.rate, r);
-	/* After a queue, up by a sixteenth only. */
+	/* After a queue, up by an eighth only. */
 	CHECK(period(&rc, &now, 0, true));
-	CHECK_EQ(rc.rate, r + r / 16);
+	CHECK_EQ(rc.rate, r + r / 8);
 	/* A reader far worse than the rest: down to the floor, no further. */
 	for (i = 0; i < 60; i++) {
 		period(&rc, &now, 1020, true);
@@ -94,7 +100,8 @@ static void test_cap(void)
 	CHECK_EQ(rc.rate, 10 * MB);
 	CHECK(!period(&rc, &now, 0, true));
 	CHECK_EQ(rc.rate, 10 * MB);
-	period(&rc, &now, 100, true);
+	/* No slow start under a cap: one queue is not enough to drop. */
+	CHECK(!period(&rc, &now, 100, true));
 	CHECK(period(&rc, &now, 100, true));
 	CHECK_EQ(rc.rate, 5 * MB);
 	now += 10 * RC_PERIOD_US;
