@@ -14,8 +14,9 @@
  * Each period the worst report decides: above the target twice in a row,
  * the rate drops in proportion to the excess (to half at most), and the
  * next drop waits one queue delay (until the drop shows in the reports),
- * and comes only if the queue has not shrunk meanwhile; at or below half
- * the target, while the pacer held senders back, it rises by an eighth.  Never below --rate-min (a receiver far worse
+ * and comes only if the queue has not shrunk meanwhile; below the target,
+ * while the pacer held senders back, it rises, by an eighth without a
+ * queue, less the nearer the queue is to the target.  Never below --rate-min (a receiver far worse
  * than the rest slows the group to that floor, not to a stop; repair goes
  * on), never above --rate.  Without --rate it starts at RC_START and
  * doubles each period (slow start) until the first queue (half the
@@ -124,10 +125,12 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	}
 	rc->over = 0;
 	rc->q_drop_ms = 0;
-	if (worst > RC_TARGET_MS / 2 || !waited || rc->rate == rc->cap)
+	if (worst >= RC_TARGET_MS || !waited || rc->rate == rc->cap)
 		return false;
+	/* Up by an eighth with no queue, less as it nears the target. */
 	up = rc->slow ? 2 * rc->rate :
-	     rc->rate + rc_max(rc->rate / 8, rc->floor / 8);
+	     rc->rate + rc_max(rc->rate, rc->floor) / 8 *
+			(RC_TARGET_MS - worst) / RC_TARGET_MS;
 	rc->rate = rc->cap && up > rc->cap ? rc->cap : up;
 	rc->increases++;
 	return true;

@@ -1021,6 +1021,19 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 	 * each one leaves (protocol.md section 21). */
 	b->reserved = job_reply_bytes(s, j, first, last, end);
 	batch_reserve(s, b->reserved, &b->due, &b->rate);
+	if (b->rate) {
+		/* Stamped when the slot comes: a worker that wakes late
+		 * (a busy CPU) starts its schedule then, so the stamps
+		 * still say when the REPLYs leave. */
+		uint64_t now = now_us();
+
+		if (b->due > now) {
+			sleep_us(b->due - now);
+			now = now_us();
+		}
+		if (now > b->due)
+			b->due = now;
+	}
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;
 	for (i = first; i <= last; i++) {

@@ -47,12 +47,12 @@ static void test_slow_start_and_drops(void)
 	CHECK(period(&rc, &now, 13, true));
 	CHECK_EQ(rc.rate, 2ull * RC_START);
 	CHECK_EQ(rc.decreases, 1);
-	/* Between half the target and the target: hold. */
+	/* At the target: hold. */
 	now += 10 * RC_PERIOD_US;
-	CHECK(!period(&rc, &now, 20, true));
+	CHECK(!period(&rc, &now, 25, true));
 	/* One late period is a late wake-up, not a queue. */
 	CHECK(!period(&rc, &now, 200, true));
-	CHECK(!period(&rc, &now, 20, true));
+	CHECK(!period(&rc, &now, 25, true));
 	CHECK(!period(&rc, &now, 200, true));
 	CHECK_EQ(rc.rate, 2ull * RC_START);
 	/* Two in a row at 4x the target and more: half. */
@@ -73,14 +73,22 @@ static void test_slow_start_and_drops(void)
 	CHECK_EQ(rc.rate, r);
 	/* In proportion to the excess: 35 ms is 10 over, 1/15 less. */
 	now += 10 * RC_PERIOD_US;
-	CHECK(!period(&rc, &now, 20, true));
+	CHECK(!period(&rc, &now, 25, true));
 	CHECK(!period(&rc, &now, 35, true));
 	CHECK(period(&rc, &now, 35, true));
 	r -= r * 10 / 150;
 	CHECK_EQ(rc.rate, r);
-	/* After a queue, up by an eighth only. */
+	/* After a queue, up by an eighth only, less near the target:
+	 * 20 ms of 25 leave a fifth of it. */
 	CHECK(period(&rc, &now, 0, true));
-	CHECK_EQ(rc.rate, r + r / 8);
+	r += r / 8;
+	CHECK_EQ(rc.rate, r);
+	CHECK(period(&rc, &now, 20, true));
+	CHECK_EQ(rc.rate, r + r / 8 * 5 / 25);
+	/* Not held back by the pacer: the rate is not what limits. */
+	r = rc.rate;
+	CHECK(!period(&rc, &now, 0, false));
+	CHECK_EQ(rc.rate, r);
 	/* A reader far worse than the rest: down to the floor, no further. */
 	for (i = 0; i < 60; i++) {
 		period(&rc, &now, 1020, true);
