@@ -275,7 +275,7 @@ static void rate_tick(struct server *s, uint64_t now)
 	uint64_t dec = s->ratectl.decreases;
 
 	if (ratectl_tick(&s->ratectl, now, waits != s->rc_waits)) {
-		pace_set_rate(&s->pacer, s->ratectl.rate);
+		pace_set_rate(&s->pacer, ratectl_pace(&s->ratectl));
 		sc_add(s, s->ratectl.decreases != dec ? SC_rate_decreases :
 		       SC_rate_increases, 1);
 		if (s->cfg.verbose)
@@ -367,7 +367,8 @@ int main(int argc, char **argv)
 			 img->id, addr_str(&img->group, a));
 	}
 	ratectl_init(&s->ratectl, s->cfg.rate, s->cfg.rate_min, now_us());
-	pace_init(&s->pacer, s->cfg.fixed_rate ? s->cfg.rate : s->ratectl.rate);
+	pace_init(&s->pacer, s->cfg.fixed_rate ? s->cfg.rate :
+		  ratectl_pace(&s->ratectl));
 	if (srcrate_init(&s->srcrate, s->cfg.client_rate)) {
 		log_err("out of memory");
 		goto out;

@@ -88,7 +88,7 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	rc->last_worst_ms = worst;
 	if (!reported)
 		return false;		/* nobody reading: nothing to follow */
-	if (rc->slow && worst > RC_TARGET_MS / 2) {
+	if (rc->slow && worst >= RC_TARGET_MS / 2) {
 		/*
 		 * The first queue ends slow start: the rate of the period
 		 * before, which the readers' reports (one period behind)
@@ -128,10 +128,17 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	if (worst >= RC_TARGET_MS || !waited || rc->rate == rc->cap)
 		return false;
 	/* Up by an eighth with no queue, less as it nears the target. */
-	up = rc->slow ? 2 * rc->rate :
-	     rc->rate + rc_max(rc->rate, rc->floor) / 8 *
+	if (rc->slow)	/* four times while no queue shows at all */
+		up = rc->rate * (worst <= RC_CLEAN_MS ? 4 : 2);
+	else		/* an eighth, less as the queue nears the target */
+		up = rc->rate + rc_max(rc->rate, rc->floor) / 8 *
 			(RC_TARGET_MS - worst) / RC_TARGET_MS;
 	rc->rate = rc->cap && up > rc->cap ? rc->cap : up;
 	rc->increases++;
 	return true;
+}
+
+uint64_t ratectl_pace(const struct ratectl *rc)
+{
+	return !rc->cap && rc->rate >= RC_UNPACED ? 0 : rc->rate;
 }

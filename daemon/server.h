@@ -147,7 +147,11 @@ struct pacer {
  */
 #define RC_PERIOD_US	50000u 		/* one decision per period */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
+#define RC_CLEAN_MS	4u		/* a report of no queue (one unit) */
 #define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then doubling */
+/* Above this (8 Gbit/s) without --rate the pacer steps aside: pacing
+ * would cost more than the fastest link it could protect. */
+#define RC_UNPACED	1000000000u
 
 struct ratectl {
 	uint64_t cap, floor;	/* --rate (0: none), --rate-min */
@@ -253,6 +257,8 @@ void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms);
 /* Once per RC_PERIOD_US; waited: the pacer held a sender back since the
  * last call.  True: a new rate. */
 bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited);
+/* The pacer's rate for rate control's: 0 (unpaced) from RC_UNPACED up. */
+uint64_t ratectl_pace(const struct ratectl *rc);
 
 /* srcrate.c */
 int srcrate_init(struct srcrate *r, uint64_t rate);

@@ -35,17 +35,18 @@ static void test_slow_start_and_drops(void)
 	CHECK(!period(&rc, &now, -1, true));
 	CHECK(!period(&rc, &now, 5, false));
 	/* Too early: the tick waits for a whole period. */
-	ratectl_report(&rc, 5);
+	ratectl_report(&rc, 4);
 	CHECK(!ratectl_tick(&rc, now + RC_PERIOD_US / 2, true));
-	/* Slow start: doubling while held back without a queue. */
-	CHECK(period(&rc, &now, 5, true));
-	CHECK_EQ(rc.rate, 2ull * RC_START);
+	/* Slow start: four times while held back without any queue,
+	 * doubling with a small one. */
+	CHECK(period(&rc, &now, 4, true));
+	CHECK_EQ(rc.rate, 4ull * RC_START);
+	CHECK(period(&rc, &now, 11, true));
+	CHECK_EQ(rc.rate, 8ull * RC_START);
+	/* The first queue (half the target) ends it: back to the rate
+	 * the reports found clean, half. */
 	CHECK(period(&rc, &now, 12, true));
 	CHECK_EQ(rc.rate, 4ull * RC_START);
-	/* The first queue (above half the target) ends it: back to the
-	 * rate the reports found clean, half. */
-	CHECK(period(&rc, &now, 13, true));
-	CHECK_EQ(rc.rate, 2ull * RC_START);
 	CHECK_EQ(rc.decreases, 1);
 	/* At the target: hold. */
 	now += 10 * RC_PERIOD_US;
@@ -54,10 +55,10 @@ static void test_slow_start_and_drops(void)
 	CHECK(!period(&rc, &now, 200, true));
 	CHECK(!period(&rc, &now, 25, true));
 	CHECK(!period(&rc, &now, 200, true));
-	CHECK_EQ(rc.rate, 2ull * RC_START);
+	CHECK_EQ(rc.rate, 4ull * RC_START);
 	/* Two in a row at 4x the target and more: half. */
 	CHECK(period(&rc, &now, 200, true));
-	r = RC_START;
+	r = 2ull * RC_START;
 	CHECK_EQ(rc.rate, r);
 	CHECK_EQ(rc.decreases, 2);
 	CHECK_EQ(rc.last_worst_ms, 200);
@@ -122,6 +123,16 @@ static void test_cap(void)
 	period(&rc, &now, 255, true);
 	period(&rc, &now, 255, true);
 	CHECK_EQ(rc.rate, MB);
+	/* Without --rate the pacer steps aside from RC_UNPACED up; with
+	 * it, never. */
+	ratectl_init(&rc, 0, 2 * MB, now);
+	CHECK_EQ(ratectl_pace(&rc), RC_START);
+	for (i = 0; i < 10 && rc.rate < RC_UNPACED; i++)
+		period(&rc, &now, 0, true);
+	CHECK(rc.rate >= RC_UNPACED);
+	CHECK_EQ(ratectl_pace(&rc), 0);
+	ratectl_init(&rc, 4ull * RC_UNPACED, 2 * MB, now);
+	CHECK_EQ(ratectl_pace(&rc), 4ull * RC_UNPACED);
 	/* A floor above the start is the start. */
 	ratectl_init(&rc, 0, 20 * MB, now);
 	CHECK_EQ(rc.rate, 20 * MB);
