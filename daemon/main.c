@@ -308,7 +308,7 @@ static int run(struct server *s)
 		}
 		if (!s->cfg.fixed_rate && now >= next_rc) {
 			rate_tick(s, now);
-			next_rc = now + RC_PERIOD_US;
+			next_rc = now + ratectl_period(&s->ratectl);
 		}
 		timeout = (int)(((s->cfg.fixed_rate || next_tick < next_rc ?
 				  next_tick : next_rc) - now) / 1000) + 1;

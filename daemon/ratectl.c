@@ -80,7 +80,7 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	unsigned int worst = rc->worst_ms;
 	bool reported = rc->reported;
 
-	if (now < rc->period_us || elapsed < RC_PERIOD_US)
+	if (now < rc->period_us || elapsed < ratectl_period(rc))
 		return false;
 	rc->period_us = now;
 	rc->worst_ms = 0;
@@ -141,4 +141,9 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 uint64_t ratectl_pace(const struct ratectl *rc)
 {
 	return !rc->cap && rc->rate >= RC_UNPACED ? 0 : rc->rate;
+}
+
+uint64_t ratectl_period(const struct ratectl *rc)
+{
+	return rc->slow ? RC_SLOW_US : RC_PERIOD_US;
 }

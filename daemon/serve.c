@@ -192,10 +192,29 @@ static struct dedup_slot *dedup_slot(struct image *img, uint64_t seg)
 	return &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> (64 - DEDUP_BITS)];
 }
 
-/* Drop segments already queued, or multicast less than dedup_us ago. */
+/*
+ * How long a datagram just sent may still be on its way to the readers:
+ * the queueing delay they report (rate control's, section 21) and a
+ * little more.  0 with --fixed-rate (no reports are followed).
+ */
+#define FLIGHT_MARGIN_US	2000u
+
+static uint64_t in_flight_us(const struct server *s)
+{
+	unsigned int q = s->ratectl.worst_ms > s->ratectl.last_worst_ms ?
+			 s->ratectl.worst_ms : s->ratectl.last_worst_ms;
+
+	return s->cfg.fixed_rate ? 0 : q * 1000ull + FLIGHT_MARGIN_US;
+}
+
+/*
+ * Drop segments already queued, or multicast less than dedup_us ago (a
+ * retry: less than in_flight_us() ago).
+ */
 static void dedup(struct server *s, struct image *img,
 		  struct dnbd_read_req *r, bool retry, uint64_t now)
 {
+	uint64_t flight_us = retry ? in_flight_us(s) : 0;
 	unsigned int i;
 
 	for (i = 0; i < r->seg_count; i++) {
@@ -207,11 +226,13 @@ static void dedup(struct server *s, struct image *img,
 		d = dedup_slot(img, seg);
 		sent = atomic_load(&d->sent_us);
 		/* Queued and not yet sent: it will go out, retry or not.
-		 * Sent a moment ago: only a retry (a loss) sends it again. */
+		 * Sent a moment ago: only a retry (a loss) sends it again,
+		 * unless it is still on its way (protocol.md section 21). */
 		if (atomic_load(&d->seg) == seg &&
 		    d->seg_size == r->seg_size &&
 		    (sent == DEDUP_QUEUED ||
-		     (!retry && now >= sent && now - sent < s->cfg.dedup_us))) {
+		     (now >= sent && now - sent < (retry ? flight_us :
+						   s->cfg.dedup_us)))) {
 			r->mask[i / 64] &= ~((uint64_t)1 << (i % 64));
 			sc_add(s, SC_duplicates_suppressed, 1);
 			continue;

@@ -145,7 +145,8 @@ struct pacer {
  * Rate control (ratectl.c): the pacer's rate follows the queueing delay
  * the clients report; event loop only.
  */
-#define RC_PERIOD_US	50000u 		/* one decision per period */
+#define RC_PERIOD_US	50000u 	/* one decision per period; */
+#define RC_SLOW_US	25000u		/* in slow start, one per this */		/* one decision per period */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
 #define RC_CLEAN_MS	4u		/* a report of no queue (one unit) */
 #define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then doubling */
@@ -257,6 +258,8 @@ void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms);
 /* Once per RC_PERIOD_US; waited: the pacer held a sender back since the
  * last call.  True: a new rate. */
 bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited);
+/* The length of the period that has begun. */
+uint64_t ratectl_period(const struct ratectl *rc);
 /* The pacer's rate for rate control's: 0 (unpaced) from RC_UNPACED up. */
 uint64_t ratectl_pace(const struct ratectl *rc);
 

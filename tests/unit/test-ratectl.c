@@ -36,7 +36,7 @@ static void test_slow_start_and_drops(void)
 	CHECK(!period(&rc, &now, 5, false));
 	/* Too early: the tick waits for a whole period. */
 	ratectl_report(&rc, 4);
-	CHECK(!ratectl_tick(&rc, now + RC_PERIOD_US / 2, true));
+	CHECK(!ratectl_tick(&rc, now + ratectl_period(&rc) / 2, true));
 	/* Slow start: four times while held back without any queue,
 	 * doubling with a small one. */
 	CHECK(period(&rc, &now, 4, true));
