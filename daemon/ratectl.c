@@ -45,6 +45,7 @@ void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,
 	/* Without a cap: from RC_START up, doubling (slow start). */
 	rc->rate = cap ? cap : rc_max(RC_START, rc->floor);
 	rc->slow = !cap;
+	rc->prev = rc->rate;
 	rc->period_us = now;
 }
 
@@ -90,12 +91,14 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 		return false;		/* nobody reading: nothing to follow */
 	if (rc->slow && worst >= RC_TARGET_MS / 2) {
 		/*
-		 * The first queue ends slow start: the rate of the period
-		 * before, which the readers' reports (one period behind)
-		 * found clean.
+		 * The first queue ends slow start.  The reports are a period
+		 * behind: back to the rate before the last rise, which they
+		 * found clean, and half that if the queue is already past
+		 * the target.
 		 */
 		rc->slow = false;
-		rc->rate = rc_max(rc->rate / 2, rc->floor);
+		rc->rate = rc_max(worst > RC_TARGET_MS ? rc->prev / 2 :
+				  rc->prev, rc->floor);
 		rc->decreases++;
 		rc->q_drop_ms = worst;
 		rc->hold_until_us = now + (uint64_t)worst * 1000u +
@@ -133,6 +136,7 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	else		/* an eighth, less as the queue nears the target */
 		up = rc->rate + rc_max(rc->rate, rc->floor) / 8 *
 			(RC_TARGET_MS - worst) / RC_TARGET_MS;
+	rc->prev = rc->rate;
 	rc->rate = rc->cap && up > rc->cap ? rc->cap : up;
 	rc->increases++;
 	return true;

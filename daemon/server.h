@@ -149,7 +149,7 @@ struct pacer {
 #define RC_SLOW_US	25000u		/* in slow start, one per this */		/* one decision per period */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
 #define RC_CLEAN_MS	4u		/* a report of no queue (one unit) */
-#define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then doubling */
+#define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then growing */
 /* Above this (8 Gbit/s) without --rate the pacer steps aside: pacing
  * would cost more than the fastest link it could protect. */
 #define RC_UNPACED	1000000000u
@@ -157,6 +157,7 @@ struct pacer {
 struct ratectl {
 	uint64_t cap, floor;	/* --rate (0: none), --rate-min */
 	uint64_t rate;		/* bytes per second now, 0: unpaced */
+	uint64_t prev;		/* the rate before the last rise */
 	uint64_t period_us;	/* this period's start */
 	uint64_t hold_until_us;	/* no new drop before: the last one acts */
 	unsigned int worst_ms;	/* largest report in this period */
