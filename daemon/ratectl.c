@@ -87,8 +87,18 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	rc->worst_ms = 0;
 	rc->reported = false;
 	rc->last_worst_ms = worst;
-	if (!reported)
-		return false;		/* nobody reading: nothing to follow */
+	if (!reported) {
+		/*
+		 * Nobody reading: nothing to follow.  After RC_IDLE_US the
+		 * queue seen last is gone and the next readers may be others:
+		 * slow start again from the rate held (not from the start),
+		 * as TCP restarts after idle (RFC 5681 section 4.1).
+		 */
+		if (!rc->cap && now - rc->reported_us >= RC_IDLE_US)
+			rc->slow = true;
+		return false;
+	}
+	rc->reported_us = now;
 	if (rc->slow && worst >= RC_TARGET_MS / 2) {
 		/*
 		 * The first queue ends slow start.  The reports are a period

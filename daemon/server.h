@@ -146,7 +146,8 @@ struct pacer {
  * the clients report; event loop only.
  */
 #define RC_PERIOD_US	50000u 	/* one decision per period; */
-#define RC_SLOW_US	25000u		/* in slow start, one per this */		/* one decision per period */
+#define RC_SLOW_US	25000u		/* in slow start, one per this */
+#define RC_IDLE_US	500000u		/* no reports this long: slow start */		/* one decision per period */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
 #define RC_CLEAN_MS	4u		/* a report of no queue (one unit) */
 #define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then growing */
@@ -159,6 +160,7 @@ struct ratectl {
 	uint64_t rate;		/* bytes per second now, 0: unpaced */
 	uint64_t prev;		/* the rate before the last rise */
 	uint64_t period_us;	/* this period's start */
+	uint64_t reported_us;	/* the last period with a report */
 	uint64_t hold_until_us;	/* no new drop before: the last one acts */
 	unsigned int worst_ms;	/* largest report in this period */
 	unsigned int last_worst_ms;

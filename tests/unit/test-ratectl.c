@@ -90,6 +90,16 @@ static void test_slow_start_and_drops(void)
 	r = rc.rate;
 	CHECK(!period(&rc, &now, 0, false));
 	CHECK_EQ(rc.rate, r);
+	/* Idle for RC_IDLE_US: slow start again, from the rate held. */
+	r = rc.rate;
+	now += RC_IDLE_US;
+	CHECK(!period(&rc, &now, -1, true));
+	CHECK(rc.slow);
+	CHECK(period(&rc, &now, 0, true));
+	CHECK_EQ(rc.rate, 4 * r);
+	CHECK(period(&rc, &now, 30, true));	/* the first queue ends it */
+	CHECK_EQ(rc.rate, r / 2);
+	CHECK(!rc.slow);
 	/* A reader far worse than the rest: down to the floor, no further. */
 	for (i = 0; i < 60; i++) {
 		period(&rc, &now, 1020, true);
