@@ -58,6 +58,8 @@
 #   BENCH_ONLY       the scenarios to run, e.g. "1 7" (default: all of
 #                    1..9; 5 is computed from the runs of 1 and 2, the
 #                    profile runs with 1)
+#   BENCH_SRV_OPTS   extra dnbd-server options of scenarios 1-3 and 5-9
+#                    (e.g. --fixed-rate), for side runs
 #   BENCH_PERF=0     no perf profile
 #   BENCH_OUT        report directory (docs; quick: build/bench/quick)
 #   BENCH_RAW        raw figures (build/bench; quick: BENCH_OUT/raw)
@@ -238,7 +240,7 @@ serve() {
 	local img=$1
 	stop_servers
 	net_bg srv "$W/dnbd-server.log" "$DNBD_SERVER" -m "$GROUP" -i 1 -r 1 \
-		-d "$img,name=$EXPORT" --stats "$W/dnbd-server.json"
+		-d "$img,name=$EXPORT" --stats "$W/dnbd-server.json" ${BENCH_SRV_OPTS:-}
 	DNBD_PID=$NET_LAST_PID
 	serve_nbd "$img"
 	net_bg srv "$W/nbdkit.log" nbdkit --exit-with-parent -f -r -i "$SRV_IP" \
