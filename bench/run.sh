@@ -605,6 +605,7 @@ s3_loss() {
 		CLIENT_TIMEOUT=$LOSS_TIMEOUT TOLERATE=1 measure s3 nbd-server "$p" 1 1 "$img"
 		loss_off c1 && loss_off srv
 	done
+	cp "$W/dnbd-server.log" "$RAW/s3-dnbd-server.log"
 }
 
 # 8: MLOSS_N readers at once, each losing p% of what arrives at it

@@ -204,7 +204,10 @@ static uint64_t in_flight_us(const struct server *s)
 	unsigned int q = s->ratectl.worst_ms > s->ratectl.last_worst_ms ?
 			 s->ratectl.worst_ms : s->ratectl.last_worst_ms;
 
-	return s->cfg.fixed_rate ? 0 : q * 1000ull + FLIGHT_MARGIN_US;
+	/* A report of one unit (4 ms, rounded up) is no queue: on a
+	 * clean LAN a lost segment is asked for again within a ms. */
+	return s->cfg.fixed_rate || q <= RC_CLEAN_MS ? 0 :
+	       q * 1000ull + FLIGHT_MARGIN_US;
 }
 
 /*
