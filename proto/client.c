@@ -1270,6 +1270,8 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	 * valid samples too (no Karn ambiguity): a queue that makes first
 	 * tries time out still teaches us how long it is.
 	 */
+	if (s && m.client_id != c->client_id)
+		s->others_us = now;
 	if (s && m.client_id == c->client_id &&
 	    (int32_t)(m.echo - (uint32_t)s->served_us) > 0)
 		s->served_us = now - (uint32_t)(now - m.echo);
@@ -1617,8 +1619,9 @@ static void srv_suspect(struct dnbd_client *c, struct dnbd_server *s,
 
 /*
  * Has a busy server most likely queued this read rather than lost it?
- * Nothing came for it yet, but the server has been sending (to the group:
- * other clients' bursts) since the request left, and answered none of our
+ * Nothing came for it yet, but the server has been sending other clients'
+ * bursts since the request left (our own earlier reads' bursts do not
+ * count: a client reading alone would wait on its own stream), and answered none of our
  * requests sent after it (it works through them in order: a later one
  * answered means this one was lost).  A few RTOs more, then it is asked
  * again as any other.
@@ -1629,8 +1632,8 @@ static bool srv_busy(const struct dnbd_server *s, const struct dnbd_read *r,
 		     uint64_t now)
 {
 	return s && r->tries && !r->rx_n && r->defers < BUSY_DEFERS_MAX &&
-	       s->last_rx_us > r->sent_us &&
-	       now - s->last_rx_us < r->rto_us / 2 &&
+	       s->others_us > r->sent_us &&
+	       now - s->others_us < r->rto_us / 2 &&
 	       s->served_us <= r->sent_us;
 }
 

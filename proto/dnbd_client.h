@@ -102,6 +102,7 @@ struct dnbd_server {
 	uint16_t seg_max;
 	uint64_t last_rx_us;
 	uint64_t served_us;	/* newest send time of ours it answered */
+	uint64_t others_us;	/* when a REPLY of it to another client came */
 	uint64_t requests;
 	uint64_t replies;
 	/*
