@@ -272,13 +272,22 @@ static void drain(struct server *s, struct srv_sock *sk, struct rxbufs *rx)
 static void rate_tick(struct server *s, uint64_t now)
 {
 	uint64_t waits = atomic_load(&s->counters[SC_rate_waits]);
-	uint64_t dec = s->ratectl.decreases;
+	uint64_t dec = s->ratectl.decreases, inc = s->ratectl.increases;
+	bool deaf = s->ratectl.deaf;
 
 	if (ratectl_tick(&s->ratectl, now, waits != s->rc_waits)) {
 		pace_set_rate(&s->pacer, ratectl_pace(&s->ratectl));
-		sc_add(s, s->ratectl.decreases != dec ? SC_rate_decreases :
-		       SC_rate_increases, 1);
-		if (s->cfg.verbose)
+		if (s->ratectl.decreases != dec)
+			sc_add(s, SC_rate_decreases, 1);
+		if (s->ratectl.increases != inc)
+			sc_add(s, SC_rate_increases, 1);
+		if (s->ratectl.deaf != deaf)
+			log_info(s->ratectl.deaf ?
+				 "readers send no queueing delay (older "
+				 "clients): rate control paused, unpaced" :
+				 "readers report queueing delay again: rate "
+				 "control resumes");
+		else if (s->cfg.verbose)
 			log_info("rate %" PRIu64 " KiB/s (clients' queueing "
 				 "delay %u ms)", s->ratectl.rate >> 10,
 				 s->ratectl.last_worst_ms);

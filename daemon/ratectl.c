@@ -56,6 +56,12 @@ void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms)
 	rc->reported = true;
 }
 
+/* A READ without a report (a client from before section 21). */
+void ratectl_unreported(struct ratectl *rc)
+{
+	rc->unreported = true;
+}
+
 
 /*
  * The rate after a queue of worst ms was seen: from the rate, not from
@@ -75,7 +81,7 @@ static uint64_t rc_lower(const struct ratectl *rc, unsigned int worst)
 	return rc_max(r, rc->floor);
 }
 
-bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
+static bool rc_decide(struct ratectl *rc, uint64_t now, bool waited)
 {
 	uint64_t elapsed = now - rc->period_us, up;
 	unsigned int worst = rc->worst_ms;
@@ -87,6 +93,7 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	rc->worst_ms = 0;
 	rc->reported = false;
 	rc->last_worst_ms = worst;
+	rc->limited = waited;
 	if (!reported) {
 		/*
 		 * Nobody reading: nothing to follow.  After RC_IDLE_US the
@@ -152,9 +159,32 @@ bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 	return true;
 }
 
+/*
+ * One decision per period.  A period in which readers read but none
+ * reported (all of them older clients) leaves nothing to follow: without
+ * --rate the pacer steps aside until reports come again, as it did
+ * before rate control existed.
+ */
+bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
+{
+	bool deaf;
+
+	if (now < rc->period_us || now - rc->period_us < ratectl_period(rc))
+		return false;
+	/* A period without reads changes nothing. */
+	deaf = rc->reported ? false : rc->unreported ? true : rc->deaf;
+	rc->unreported = false;
+	if (deaf == rc->deaf)
+		return rc_decide(rc, now, waited);
+	rc->deaf = deaf;
+	rc_decide(rc, now, waited);
+	return true;
+}
+
 uint64_t ratectl_pace(const struct ratectl *rc)
 {
-	return !rc->cap && rc->rate >= RC_UNPACED ? 0 : rc->rate;
+	return !rc->cap && (rc->deaf || rc->rate >= RC_UNPACED) ? 0 :
+	       rc->rate;
 }
 
 uint64_t ratectl_period(const struct ratectl *rc)

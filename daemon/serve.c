@@ -195,7 +195,11 @@ static struct dedup_slot *dedup_slot(struct image *img, uint64_t seg)
 /*
  * How long a datagram just sent may still be on its way to the readers:
  * the queueing delay they report (rate control's, section 21) and a
- * little more.  0 with --fixed-rate (no reports are followed).
+ * little more, while the link is what limits the server (the pacer held
+ * senders back last period).  Otherwise 0: a queue the link does not
+ * make (a busy reader's socket) does not hold lost datagrams, and a
+ * retry skipped by mistake costs a timeout, while one sent twice costs
+ * only bytes the link has to spare.  0 with --fixed-rate too.
  */
 #define FLIGHT_MARGIN_US	2000u
 
@@ -206,18 +210,21 @@ static uint64_t in_flight_us(const struct server *s)
 
 	/* A report of one unit (4 ms, rounded up) is no queue: on a
 	 * clean LAN a lost segment is asked for again within a ms. */
-	return s->cfg.fixed_rate || q <= RC_CLEAN_MS ? 0 :
+	return s->cfg.fixed_rate || !s->ratectl.limited ||
+	       q <= RC_CLEAN_MS ? 0 :
 	       q * 1000ull + FLIGHT_MARGIN_US;
 }
 
 /*
  * Drop segments already queued, or multicast less than dedup_us ago (a
- * retry: less than in_flight_us() ago).
+ * retry: less than in_flight_us() ago; one of segments known lost: never).
  */
 static void dedup(struct server *s, struct image *img,
-		  struct dnbd_read_req *r, bool retry, uint64_t now)
+		  struct dnbd_read_req *r, uint16_t flags, uint64_t now)
 {
-	uint64_t flight_us = retry ? in_flight_us(s) : 0;
+	bool retry = flags & DNBD_F_RETRY;
+	uint64_t flight_us = retry && !(flags & DNBD_F_LOST) ?
+			     in_flight_us(s) : 0;
 	unsigned int i;
 
 	for (i = 0; i < r->seg_count; i++) {
@@ -336,9 +343,13 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		sc_add(s, SC_requests_ratelimited, 1);
 		return;
 	}
-	if (!s->cfg.fixed_rate) {	/* section 21: the rate follows it */
+	if (s->cfg.fixed_rate) {
+		/* --fixed-rate: nothing to follow */
+	} else if (h->flags & DNBD_F_QDELAY) {	/* section 21 */
 		ratectl_report(&s->ratectl, r.qdelay * 4u);
 		sc_add(s, SC_qdelay_reports, 1);
+	} else {
+		ratectl_unreported(&s->ratectl);
 	}
 	to = s->cfg.multicast ? &img->group : from;
 	sc_add(s, SC_requests, 1);
@@ -364,7 +375,7 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		return;
 	}
 	if (s->cfg.multicast)	/* unicast replies reach only one client */
-		dedup(s, img, &r, retry, now);
+		dedup(s, img, &r, h->flags, now);
 	if (!r.mask[0] && !r.mask[1])
 		return;
 	memset(&j, 0, sizeof(j));

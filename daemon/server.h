@@ -147,7 +147,7 @@ struct pacer {
  */
 #define RC_PERIOD_US	50000u 	/* one decision per period; */
 #define RC_SLOW_US	25000u		/* in slow start, one per this */
-#define RC_IDLE_US	500000u		/* no reports this long: slow start */		/* one decision per period */
+#define RC_IDLE_US	500000u		/* no reports this long: slow start */
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
 #define RC_CLEAN_MS	4u		/* a report of no queue (one unit) */
 #define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then growing */
@@ -168,6 +168,9 @@ struct ratectl {
 	unsigned int q_drop_ms;	/* the report at the last drop, 0: none */
 	bool reported;
 	bool slow;		/* slow start: no queue seen yet */
+	bool limited;		/* the pacer held senders back last period */
+	bool unreported;	/* a READ without a report this period */
+	bool deaf;		/* last period: reads, but no reports */
 	uint64_t decreases, increases;
 };
 
@@ -258,6 +261,7 @@ uint64_t pace_chunk(uint64_t rate);
 void ratectl_init(struct ratectl *rc, uint64_t cap, uint64_t floor,
 		  uint64_t now);
 void ratectl_report(struct ratectl *rc, unsigned int qdelay_ms);
+void ratectl_unreported(struct ratectl *rc);
 /* Once per RC_PERIOD_US; waited: the pacer held a sender back since the
  * last call.  True: a new rate. */
 bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited);

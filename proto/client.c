@@ -35,9 +35,11 @@ const char *const dnbd_client_counter_names[DNBD_CC_MAX] = {
 #define TX_NOSUPPRESS	2	/* we waited on another client's request */
 #define TX_HOLES	4	/* only what the last request asked for */
 #define TX_STALL	8	/* avoid the server if it went silent */
+#define TX_LOST		16	/* their burst ended without them: lost */
 /* Either way the datagram carries DNBD_F_RETRY: the segments may have been
  * multicast a moment ago (and missed), so the server's dedup window must
- * not swallow this request. */
+ * not swallow this request.  TX_LOST adds DNBD_F_LOST: the burst's LAST
+ * came without them, so they are not still on their way (section 21). */
 
 static void count(struct dnbd_client *c, enum dnbd_client_counter i,
 		  uint64_t n)
@@ -461,7 +463,8 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 		s ? &s->addr :
 		&c->cfg.unicast[r->tries % c->cfg.n_unicast],
 		dnbd_encode_read(c->txbuf, sizeof(c->txbuf),
-				 how ? DNBD_F_RETRY : 0,
+				 (how ? DNBD_F_RETRY : 0) |
+				 (how & TX_LOST ? DNBD_F_LOST : 0),
 				 c->image.id, &m));
 	return true;
 }
@@ -1325,14 +1328,14 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 		if (mine && (h->flags & DNBD_F_PARITY))
 			continue;
 		if (mine) {
-			if (dispatch(c, r, now, TX_RETRY | TX_HOLES))
+			if (dispatch(c, r, now, TX_RETRY | TX_HOLES | TX_LOST))
 				count(c, DNBD_CC_fast_retransmits, 1);
 		} else if (r->wait_client && r->wait_client == m.client_id &&
 			   r->wait_req == m.req_id) {
 			dispatch(c, r, now, TX_NOSUPPRESS);
 		} else if (r->fb_client == m.client_id &&
 			   r->fb_req == m.req_id && r->tries &&
-			   dispatch(c, r, now, TX_RETRY | TX_HOLES)) {
+			   dispatch(c, r, now, TX_RETRY | TX_HOLES | TX_LOST)) {
 			/* Another client's burst that filled r ended and
 			 * left holes: they were lost (as for our own). */
 			count(c, DNBD_CC_fast_retransmits, 1);

@@ -34,6 +34,8 @@ enum dnbd_type {
 #define DNBD_F_AUTH	0x0004	/* any: a DNBD_MAC_LEN tag ends the datagram */
 #define DNBD_F_FEC	0x0008	/* ANNOUNCE: answers REPAIR with PARITY */
 #define DNBD_F_PARITY	0x0010	/* REPLY with LAST: the burst's parity follows */
+#define DNBD_F_LOST	0x0020	/* READ with RETRY: known lost, not in flight */
+#define DNBD_F_QDELAY	0x0040	/* READ: carries a queueing delay report */
 
 /* Error codes carried by DNBD_T_ERROR. */
 enum dnbd_errcode {

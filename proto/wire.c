@@ -183,7 +183,10 @@ static size_t encode_req(uint8_t *buf, size_t buflen, uint8_t type,
 size_t dnbd_encode_read(uint8_t *buf, size_t buflen, uint16_t flags,
 			uint64_t image_id, const struct dnbd_read_req *m)
 {
-	return encode_req(buf, buflen, DNBD_T_READ, flags, image_id, m, 0, 0);
+	/* Byte 51 is its qdelay; clients before section 21 sent a 16-bit
+	 * loss there and no DNBD_F_QDELAY. */
+	return encode_req(buf, buflen, DNBD_T_READ, flags | DNBD_F_QDELAY,
+			  image_id, m, 0, 0);
 }
 
 size_t dnbd_encode_repair(uint8_t *buf, size_t buflen, uint16_t flags,
