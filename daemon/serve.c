@@ -1023,6 +1023,21 @@ static uint16_t reply_stamp(uint64_t slot)
 }
 
 /* The bytes of a job's REPLYs, segments first..last of its mask. */
+/* The data of a job's segment i (the image's last one may be short). */
+static uint16_t job_seg_len(const struct job *j, unsigned int i, uint64_t end)
+{
+	uint64_t off = j->offset + (uint64_t)i * j->seg_size;
+
+	return (uint16_t)(end - off < j->seg_size ? end - off : j->seg_size);
+}
+
+/* A REPLY datagram carrying data_len bytes. */
+static uint16_t reply_len(const struct server *s, uint16_t data_len)
+{
+	return (uint16_t)(DNBD_REPLY_LEN + data_len +
+			  (s->cfg.keyed ? DNBD_MAC_LEN : 0));
+}
+
 static size_t job_reply_bytes(const struct server *s, const struct job *j,
 			      unsigned int first, unsigned int last,
 			      uint64_t end)
@@ -1030,15 +1045,9 @@ static size_t job_reply_bytes(const struct server *s, const struct job *j,
 	size_t bytes = 0;
 	unsigned int i;
 
-	for (i = first; i <= last; i++) {
-		uint64_t off = j->offset + (uint64_t)i * j->seg_size;
-
+	for (i = first; i <= last; i++)
 		if (dnbd_mask_test(j->mask, i))
-			bytes += DNBD_REPLY_LEN +
-				 (end - off < j->seg_size ? end - off :
-				  j->seg_size) +
-				 (s->cfg.keyed ? DNBD_MAC_LEN : 0);
-	}
+			bytes += reply_len(s, job_seg_len(j, i, end));
 	return bytes;
 }
 
@@ -1085,8 +1094,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 		m.seg_size = j->seg_size;
 		m.stamp = reply_stamp(batch_slot(b, b->bytes));
 		m.offset = off;
-		m.data_len = (uint16_t)(end - off < j->seg_size ?
-					end - off : j->seg_size);
+		m.data_len = job_seg_len(j, i, end);
 		dnbd_encode_reply_hdr(b->hdr[k], DNBD_REPLY_LEN + m.data_len,
 				      i != last ? 0 : j->proactive ?
 				      DNBD_F_LAST | DNBD_F_PARITY : DNBD_F_LAST,
@@ -1106,8 +1114,7 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 			iov[2].iov_base = b->mac[k];
 			iov[2].iov_len = DNBD_MAC_LEN;
 		}
-		b->len[k] = (uint16_t)(DNBD_REPLY_LEN + m.data_len +
-				       (s->cfg.keyed ? DNBD_MAC_LEN : 0));
+		b->len[k] = reply_len(s, m.data_len);
 		b->n++;
 		b->bytes += b->len[k];
 		b->data_bytes += m.data_len;

@@ -151,9 +151,9 @@ struct pacer {
 #define RC_TARGET_MS	25u		/* queueing delay readers may see */
 #define RC_CLEAN_MS	4u		/* a report of no queue (one unit) */
 #define RC_START	12500000u	/* bytes/s: 100 Mbit/s, then growing */
-/* Above this (8 Gbit/s) without --rate the pacer steps aside: pacing
+/* Above this (4 Gbit/s) without --rate the pacer steps aside: pacing
  * would cost more than the fastest link it could protect. */
-#define RC_UNPACED	1000000000u
+#define RC_UNPACED	500000000u
 
 struct ratectl {
 	uint64_t cap, floor;	/* --rate (0: none), --rate-min */

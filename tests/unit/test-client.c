@@ -266,6 +266,8 @@ static void test_reassembly_and_rerequest(void)
 	decode_read(1, &rq, &h);
 	CHECK_EQ(rq.mask[0], (1u << 2) | (1u << 5));
 	CHECK(h.flags & DNBD_F_RETRY);
+	/* LAST came without them: lost, not still on their way. */
+	CHECK(h.flags & DNBD_F_LOST);
 	CHECK_EQ(c.counters[DNBD_CC_fast_retransmits], 1);
 	CHECK_EQ(c.counters[DNBD_CC_segments_rerequested], 2);
 	/* Holes asked again is no timeout: the RTO does not double. */
@@ -334,6 +336,8 @@ static void test_stall(void)
 	decode_read(1, &rq, &h);
 	CHECK_EQ(rq.mask[0], (1ull << 5) | (1ull << last));
 	CHECK(h.flags & DNBD_F_RETRY);
+	/* A stalled tail may still be queued on the way: not known lost. */
+	CHECK(!(h.flags & DNBD_F_LOST));
 	/* Its server has sent nothing since: it may be gone, ask the other. */
 	CHECK(rq.target != first);
 	CHECK_EQ(c.counters[DNBD_CC_stall_retransmits], 1);

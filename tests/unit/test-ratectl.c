@@ -148,9 +148,42 @@ static void test_cap(void)
 	CHECK_EQ(rc.rate, 20 * MB);
 }
 
+/* Readers that send no reports (older clients): the pacer steps aside. */
+static void test_unreported(void)
+{
+	struct ratectl rc;
+	uint64_t now = 0;
+
+	ratectl_init(&rc, 0, 2 * MB, now);
+	CHECK_EQ(ratectl_pace(&rc), RC_START);
+	ratectl_unreported(&rc);
+	CHECK(period(&rc, &now, -1, false));	/* a change: tell the pacer */
+	CHECK(rc.deaf);
+	CHECK_EQ(ratectl_pace(&rc), 0);
+	/* A period without reads changes nothing. */
+	CHECK(!period(&rc, &now, -1, false));
+	CHECK_EQ(ratectl_pace(&rc), 0);
+	/* One report among unreported reads: rate control resumes. */
+	ratectl_unreported(&rc);
+	CHECK(period(&rc, &now, 0, false));
+	CHECK(!rc.deaf);
+	CHECK_EQ(ratectl_pace(&rc), RC_START);
+	/* With --rate the cap holds whoever reads. */
+	ratectl_init(&rc, 10 * MB, 2 * MB, now);
+	ratectl_unreported(&rc);
+	period(&rc, &now, -1, false);
+	CHECK_EQ(ratectl_pace(&rc), 10 * MB);
+	/* limited: whether the pacer held senders back last period. */
+	period(&rc, &now, 0, true);
+	CHECK(rc.limited);
+	period(&rc, &now, 0, false);
+	CHECK(!rc.limited);
+}
+
 int main(void)
 {
 	test_slow_start_and_drops();
 	test_cap();
+	test_unreported();
 	return check_report("test-ratectl");
 }

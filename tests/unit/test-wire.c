@@ -82,7 +82,8 @@ static void test_roundtrip(void)
 	len = dnbd_encode_read(buf, sizeof(buf), DNBD_F_RETRY, 99, &rq);
 	CHECK_EQ(len, DNBD_READ_LEN);
 	CHECK_EQ(dnbd_decode_hdr(buf, len, &h), DNBD_OK);
-	CHECK_EQ(h.flags, DNBD_F_RETRY);
+	/* A READ always says that byte 51 is a queueing delay report. */
+	CHECK_EQ(h.flags, DNBD_F_RETRY | DNBD_F_QDELAY);
 	CHECK_EQ(dnbd_decode_read(buf, len, &rq2), DNBD_OK);
 	CHECK_EQ(rq2.offset, 1400ull * 1000);
 	CHECK_EQ(rq2.seg_count, 100);
