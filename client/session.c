@@ -283,10 +283,9 @@ static void rx_buffer(struct session *s, uint8_t *buf, size_t len,
 {
 	size_t seg = len, off;
 	struct cmsghdr *c;
-	uint64_t now = now_us();
 	int g;
 
-	s->core.rx_arrival_us = rx_arrival(mh, now);
+	s->core.rx_arrival_us = rx_arrival(mh, now_us());
 
 	/* Oversized: hand over as is; the core counts it. */
 	if (!s->gro && (mh->msg_flags & MSG_TRUNC)) {
@@ -313,7 +312,9 @@ static void rx_buffer(struct session *s, uint8_t *buf, size_t len,
 		size_t n = len - off < seg ? len - off : seg;
 
 		s->rx.datagrams++;
-		dnbd_client_input(&s->core, buf + off, n, from, now);
+		/* Each datagram at its own time: the stall timer learns
+		 * the gaps between them (protocol.md section 14). */
+		dnbd_client_input(&s->core, buf + off, n, from, now_us());
 		off += n;
 	} while (off < len);
 	s->core.rx_arrival_us = 0;

@@ -17,7 +17,14 @@ static uint64_t pace_burst(uint64_t rate)
 
 void pace_init(struct pacer *p, uint64_t rate)
 {
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->moved, &ca);
+	pthread_condattr_destroy(&ca);
+	p->earned = 0;
 	p->rate = rate;
 	p->burst = pace_burst(rate);
 	p->tokens = (int64_t)p->burst;
@@ -37,6 +44,7 @@ static void pace_refill(struct pacer *p, uint64_t now)
 	uint64_t add;
 
 	if (elapsed >= need * 1000000u / p->rate + 1) {
+		p->earned += need;
 		p->tokens = (int64_t)p->burst;
 		p->last_us = now;
 		return;
@@ -45,6 +53,7 @@ static void pace_refill(struct pacer *p, uint64_t now)
 	/* Keep the fraction of a byte not yet earned. */
 	p->last_us += add * 1000000u / p->rate;
 	p->tokens += (int64_t)add;
+	p->earned += add;
 	if (p->tokens > (int64_t)p->burst) {
 		p->tokens = (int64_t)p->burst;
 		p->last_us = now;
@@ -59,23 +68,77 @@ static void pace_refill(struct pacer *p, uint64_t now)
  * their own on one timeline, and the stamps of its REPLYs (protocol.md
  * section 21) say when that slot comes, which is when they leave.
  * *waited: the slot is later than now (the pacer holds senders back).
+ * *mark: the point of the timeline (bytes earned) where the slot comes,
+ * whatever the rate does meanwhile (pace_wait()).
  */
 uint64_t pace_reserve(struct pacer *p, uint64_t bytes, uint64_t now,
-		      uint64_t *rate, bool *waited)
+		      uint64_t *rate, bool *waited, uint64_t *mark)
 {
 	uint64_t due = now;
 
 	pthread_mutex_lock(&p->lock);
 	*rate = p->rate;
+	*mark = p->earned;
 	if (p->rate) {
 		pace_refill(p, now);
-		if (p->tokens < 0)
+		*mark = p->earned;
+		if (p->tokens < 0) {
 			due += (uint64_t)-p->tokens * 1000000u / p->rate;
+			*mark += (uint64_t)-p->tokens;
+		}
 		p->tokens -= (int64_t)bytes;
 	}
 	pthread_mutex_unlock(&p->lock);
 	*waited = due > now;
 	return due;
+}
+
+/*
+ * Sleeps until the timeline reaches mark (a slot from pace_reserve()):
+ * woken when the rate changes, so that a rise (rate control's slow
+ * start) shortens the wait of a job already asleep instead of holding
+ * it to the old rate's schedule.  Returns the rate when the slot came
+ * (0: unpaced now).
+ */
+/* How long until the timeline reaches mark at the rate now (lock held). */
+static uint64_t pace_left(struct pacer *p, uint64_t mark, uint64_t now)
+{
+	if (!p->rate)
+		return 0;
+	pace_refill(p, now);
+	return p->earned >= mark ? 0 :
+	       (mark - p->earned) * 1000000u / p->rate + 1;
+}
+
+uint64_t pace_left_us(struct pacer *p, uint64_t mark, uint64_t now)
+{
+	uint64_t left;
+
+	pthread_mutex_lock(&p->lock);
+	left = pace_left(p, mark, now);
+	pthread_mutex_unlock(&p->lock);
+	return left;
+}
+
+uint64_t pace_wait(struct pacer *p, uint64_t mark)
+{
+	uint64_t now, until, rate, left;
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		now = now_us();
+		left = pace_left(p, mark, now);
+		if (!left)
+			break;
+		until = now + left;
+		ts.tv_sec = (time_t)(until / 1000000u);
+		ts.tv_nsec = (long)(until % 1000000u) * 1000;
+		pthread_cond_timedwait(&p->moved, &p->lock, &ts);
+	}
+	rate = p->rate;
+	pthread_mutex_unlock(&p->lock);
+	return rate;
 }
 
 /*
@@ -121,6 +184,7 @@ void pace_set_rate(struct pacer *p, uint64_t rate)
 	p->burst = pace_burst(rate);
 	if (p->tokens > (int64_t)p->burst)
 		p->tokens = (int64_t)p->burst;
+	pthread_cond_broadcast(&p->moved);
 	pthread_mutex_unlock(&p->lock);
 }
 

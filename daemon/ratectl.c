@@ -108,11 +108,15 @@ static bool rc_decide(struct ratectl *rc, uint64_t now, bool waited)
 	rc->reported_us = now;
 	if (rc->slow && worst >= RC_TARGET_MS / 2) {
 		/*
-		 * The first queue ends slow start.  The reports are a period
-		 * behind: back to the rate before the last rise, which they
-		 * found clean, and half that if the queue is already past
-		 * the target.
+		 * A queue in two periods in a row ends slow start (one alone
+		 * is more often a reader's busy CPU than a link: hold the
+		 * rate meanwhile).  The reports are a period behind: back to
+		 * the rate before the last rise, which they found clean, and
+		 * half that if the queue is already past the target.
 		 */
+		if (++rc->over < 2)
+			return false;
+		rc->over = 0;
 		rc->slow = false;
 		rc->rate = rc_max(worst > RC_TARGET_MS ? rc->prev / 2 :
 				  rc->prev, rc->floor);

@@ -733,13 +733,13 @@ static void gso_refused(struct server *s, struct srv_sock *sk, uint16_t len,
 	}
 }
 
-/* Reserves the pacer's slot for bytes of a batch. */
+/* Reserves the pacer's slot for bytes of a batch (mark: pace_wait()). */
 static void batch_reserve(struct server *s, size_t bytes, uint64_t *due,
-			  uint64_t *rate)
+			  uint64_t *rate, uint64_t *mark)
 {
 	bool waited;
 
-	*due = pace_reserve(&s->pacer, bytes, now_us(), rate, &waited);
+	*due = pace_reserve(&s->pacer, bytes, now_us(), rate, &waited, mark);
 	if (waited)
 		sc_add(s, SC_rate_waits, 1);
 }
@@ -787,13 +787,15 @@ static void batch_flush(struct server *s, struct image *img,
 			struct srv_sock *sk, struct batch *b)
 {
 	unsigned int done, paid, i;
+	uint64_t mark;
 	int n;
 
 	if (!b->n)
 		return;
 	b->nmsg = 0;
 	if (b->bytes > b->reserved)
-		batch_reserve(s, b->bytes - b->reserved, &b->due2, &b->rate2);
+		batch_reserve(s, b->bytes - b->reserved, &b->due2, &b->rate2,
+			      &mark);
 	done = paid = batch_build(s, sk, b, 0);
 	while (done < b->nmsg) {
 		if (done >= paid)
@@ -1022,7 +1024,6 @@ static uint16_t reply_stamp(uint64_t slot)
 	return ms ? ms : 1;
 }
 
-/* The bytes of a job's REPLYs, segments first..last of its mask. */
 /* The data of a job's segment i (the image's last one may be short). */
 static uint16_t job_seg_len(const struct job *j, unsigned int i, uint64_t end)
 {
@@ -1038,6 +1039,7 @@ static uint16_t reply_len(const struct server *s, uint16_t data_len)
 			  (s->cfg.keyed ? DNBD_MAC_LEN : 0));
 }
 
+/* The bytes of a job's REPLYs, segments first..last of its mask. */
 static size_t job_reply_bytes(const struct server *s, const struct job *j,
 			      unsigned int first, unsigned int last,
 			      uint64_t end)
@@ -1057,26 +1059,20 @@ static void run_job(struct server *s, const struct job *j, uint8_t *span,
 	struct image *img = j->img;
 	struct srv_sock *sk = &s->socks[img->sock];
 	unsigned int first, last = highest_bit(j->mask), i;
-	uint64_t start, end;
+	uint64_t start, end, mark;
 
 	if (!job_read(s, j, span, &first, &start, &end))
 		return;
 	/* The REPLYs' slot on the pacer's schedule: their stamps say when
 	 * each one leaves (protocol.md section 21). */
 	b->reserved = job_reply_bytes(s, j, first, last, end);
-	batch_reserve(s, b->reserved, &b->due, &b->rate);
+	batch_reserve(s, b->reserved, &b->due, &b->rate, &mark);
 	if (b->rate) {
-		/* Stamped when the slot comes: a worker that wakes late
-		 * (a busy CPU) starts its schedule then, so the stamps
-		 * still say when the REPLYs leave. */
-		uint64_t now = now_us();
-
-		if (b->due > now) {
-			sleep_us(b->due - now);
-			now = now_us();
-		}
-		if (now > b->due)
-			b->due = now;
+		/* Stamped when the slot comes, at the rate then: a worker
+		 * that wakes late (a busy CPU) starts its schedule then, so
+		 * the stamps still say when the REPLYs leave. */
+		b->rate = pace_wait(&s->pacer, mark);
+		b->due = now_us();
 	}
 	addr_to_sin(&j->dest, &b->sin);
 	b->niov = s->cfg.keyed ? 3 : 2;

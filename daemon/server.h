@@ -135,9 +135,11 @@ struct srv_config {
 
 struct pacer {
 	pthread_mutex_t lock;
+	pthread_cond_t moved;	/* the rate changed: waiters look again */
 	uint64_t rate;		/* bytes per second, 0: unlimited */
 	uint64_t burst;
 	int64_t tokens;		/* may go negative: debt */
+	uint64_t earned;	/* bytes earned so far: the timeline */
 	uint64_t last_us;
 };
 
@@ -251,8 +253,10 @@ ssize_t image_read(const struct image *img, uint64_t off, void *buf,
 
 /* pace.c */
 void pace_init(struct pacer *p, uint64_t rate);
+uint64_t pace_wait(struct pacer *p, uint64_t mark);
+uint64_t pace_left_us(struct pacer *p, uint64_t mark, uint64_t now);
 uint64_t pace_reserve(struct pacer *p, uint64_t bytes, uint64_t now,
-		      uint64_t *rate, bool *waited);
+		      uint64_t *rate, bool *waited, uint64_t *mark);
 bool pace_control(struct pacer *p, uint64_t bytes);
 void pace_set_rate(struct pacer *p, uint64_t rate);
 uint64_t pace_chunk(uint64_t rate);

@@ -423,7 +423,6 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 	}
 	nwant = dnbd_mask_count(want);
 	r->tries++;
-	r->defers = 0;
 	r->req_id = ++c->next_req;
 	r->sent_us = now;
 	r->server = s ? s->id : 0;
@@ -1273,11 +1272,6 @@ static void on_reply(struct dnbd_client *c, const struct dnbd_hdr *h,
 	 * valid samples too (no Karn ambiguity): a queue that makes first
 	 * tries time out still teaches us how long it is.
 	 */
-	if (s && m.client_id != c->client_id)
-		s->others_us = now;
-	if (s && m.client_id == c->client_id &&
-	    (int32_t)(m.echo - (uint32_t)s->served_us) > 0)
-		s->served_us = now - (uint32_t)(now - m.echo);
 	if (s && m.client_id == c->client_id && (h->flags & DNBD_F_LAST)) {
 		srv_rtt_sample(s, (uint32_t)now - m.echo);
 		queue_progress(c, h->sender, m.echo, now);
@@ -1620,38 +1614,11 @@ static void srv_suspect(struct dnbd_client *c, struct dnbd_server *s,
 			count(c, DNBD_CC_stall_retransmits, 1);
 }
 
-/*
- * Has a busy server most likely queued this read rather than lost it?
- * Nothing came for it yet, but the server has been sending other clients'
- * bursts since the request left (our own earlier reads' bursts do not
- * count: a client reading alone would wait on its own stream), and answered none of our
- * requests sent after it (it works through them in order: a later one
- * answered means this one was lost).  A few RTOs more, then it is asked
- * again as any other.
- */
-#define BUSY_DEFERS_MAX	3
-
-static bool srv_busy(const struct dnbd_server *s, const struct dnbd_read *r,
-		     uint64_t now)
-{
-	return s && r->tries && !r->rx_n && r->defers < BUSY_DEFERS_MAX &&
-	       s->others_us > r->sent_us &&
-	       now - s->others_us < r->rto_us / 2 &&
-	       s->served_us <= r->sent_us;
-}
-
 static void on_timeout(struct dnbd_client *c, struct dnbd_read *r,
 		       uint64_t now)
 {
 	struct dnbd_server *s = r->server ?
 				srv_find(c, r->server, c->image.id) : NULL;
-
-	if (srv_busy(s, r, now)) {
-		r->defers++;
-		r->deadline_us = now + r->rto_us;
-		count(c, DNBD_CC_busy_defers, 1);
-		return;
-	}
 
 	/*
 	 * A server silent since it last sent to this read is suspect: new

@@ -78,7 +78,7 @@ struct dnbd_env {
 	X(announces_dropped) X(server_moved) X(stall_retransmits)	\
 	X(repairs_sent) X(repairs_suppressed) X(parity_received)	\
 	X(parity_unused) X(parity_bad) X(segments_rebuilt)		\
-	X(parity_cached) X(parity_cache_hits) X(busy_defers)
+	X(parity_cached) X(parity_cache_hits)
 
 #define DNBD_CC_ENUM(name) DNBD_CC_##name,
 enum dnbd_client_counter { DNBD_CLIENT_COUNTERS(DNBD_CC_ENUM) DNBD_CC_MAX };
@@ -101,8 +101,6 @@ struct dnbd_server {
 	bool fec;		/* answers REPAIR (ANNOUNCE flag) */
 	uint16_t seg_max;
 	uint64_t last_rx_us;
-	uint64_t served_us;	/* newest send time of ours it answered */
-	uint64_t others_us;	/* when a REPLY of it to another client came */
 	uint64_t requests;
 	uint64_t replies;
 	/*
@@ -165,7 +163,6 @@ struct dnbd_read {
 	uint32_t req_id;
 	uint32_t tries;
 	uint32_t backoff;		/* timeouts in a row: RTO << backoff */
-	uint32_t defers;		/* timeouts deferred for a busy server */
 	uint32_t rto_us;
 	uint32_t rx_n;			/* own burst's segments since the send */
 	uint64_t rx_first_us, rx_last_us;	/* when the first, last came */

@@ -539,79 +539,6 @@ static void test_queue_progress(void)
 	dnbd_client_fini(&c);
 }
 
-/*
- * A read that gets nothing while its server keeps sending other clients'
- * bursts is queued there, not lost: its timeout is put off (busy_defers),
- * three times at most.  Once the server has answered a later request of
- * ours, the read was lost: it times out at once.
- */
-static void overheard_burst(struct dnbd_client *c, uint16_t id, uint64_t seg,
-			    uint64_t now)
-{
-	uint8_t buf[DNBD_DGRAM_MAX];
-	struct dnbd_addr from = addr_of((uint8_t)id);
-	size_t len = make_reply(buf, id, 0x99, 7, 1, seg, DNBD_F_LAST);
-
-	dnbd_client_input(c, buf, len, &from, now);
-}
-
-static void test_busy_defers(void)
-{
-	static struct dnbd_client c;
-	static uint8_t d1[5000], d2[5000];
-	struct dnbd_read r1 = { .offset = 0, .length = 5000, .buf = d1 };
-	struct dnbd_read r2 = { .offset = 7 * SEG, .length = 5000,
-				.buf = d2 };
-	uint64_t now = 5000, t;
-	unsigned int i;
-
-	setup(&c, 0);
-	select_image(&c, now);
-	now += 2000;
-	CHECK_EQ(dnbd_client_read(&c, &r1, now), 0);
-	CHECK_EQ(n_out, 1);
-	for (i = 0; i < 3; i++) {
-		t = r1.deadline_us;
-		overheard_burst(&c, r1.server, 1000 + i, t - 1);
-		dnbd_client_timer(&c, t);
-		CHECK_EQ(c.counters[DNBD_CC_busy_defers], i + 1);
-		CHECK_EQ(c.counters[DNBD_CC_timeouts], 0);
-		CHECK_EQ(n_out, 1);		/* nothing sent again */
-		CHECK(r1.deadline_us > t);
-	}
-	/* The fourth time it is asked again, busy or not. */
-	t = r1.deadline_us;
-	overheard_burst(&c, r1.server, 1010, t - 1);
-	dnbd_client_timer(&c, t);
-	CHECK_EQ(c.counters[DNBD_CC_timeouts], 1);
-	CHECK_EQ(n_out, 2);
-	serve(&c, 1, r1.server, 0, t + 10);
-	CHECK_EQ(n_done, 1);
-	dnbd_client_fini(&c);
-
-	/* A later request answered: the earlier one was lost. */
-	setup(&c, 0);
-	select_image(&c, now);
-	CHECK_EQ(dnbd_client_read(&c, &r1, now), 0);
-	CHECK_EQ(dnbd_client_read(&c, &r2, now + 10), 0);
-	CHECK_EQ(r1.server, r2.server);
-	serve(&c, 1, r2.server, 0, now + 100);
-	CHECK_EQ(n_done, 1);
-	t = r1.deadline_us;
-	overheard_burst(&c, r1.server, 1000, t - 1);
-	dnbd_client_timer(&c, t);
-	CHECK_EQ(c.counters[DNBD_CC_busy_defers], 0);
-	CHECK_EQ(c.counters[DNBD_CC_timeouts], 1);
-	CHECK_EQ(n_out, 3);
-	/* A silent server: no deferral either. */
-	t = r1.deadline_us;
-	dnbd_client_timer(&c, t);
-	CHECK_EQ(c.counters[DNBD_CC_busy_defers], 0);
-	CHECK_EQ(c.counters[DNBD_CC_timeouts], 2);
-	dnbd_client_fini(&c);
-	n_overheard = 0;	/* the other clients' bursts above */
-}
-
 static void test_down_after_timeouts(void)
 {
 	static struct dnbd_client c;
@@ -1299,7 +1226,6 @@ int main(void)
 	test_qdelay();
 	test_down_after_timeouts();
 	test_queue_progress();
-	test_busy_defers();
 	test_suppression_and_cache();
 	test_bad_datagrams();
 	test_timeout_and_errors();

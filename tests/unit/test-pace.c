@@ -18,6 +18,7 @@ static void test_pace_long_gap(void)
 {
 	struct pacer p;
 	uint64_t rate = 1ull << 40;		/* the largest --rate */
+	uint64_t mark;
 
 	pace_init(&p, rate);
 	/* Idle since the clock's start (this machine's boot): elapsed * rate
@@ -31,7 +32,7 @@ static void test_pace_long_gap(void)
 		bool waited;
 
 		/* A full bucket: no wait. */
-		CHECK_EQ(pace_reserve(&p, 1000, now, &r, &waited), now);
+		CHECK_EQ(pace_reserve(&p, 1000, now, &r, &waited, &mark), now);
 		CHECK(!waited);
 		CHECK_EQ(r, rate);
 	}
@@ -60,20 +61,33 @@ static void test_pace_partial(void)
 static void test_pace_reserve(void)
 {
 	struct pacer p;
-	uint64_t now, due, r;
+	uint64_t now, due, r, mark, t0;
 	bool waited;
 
 	pace_init(&p, 1000000);			/* 1 MB/s, burst 16 KiB */
 	now = p.last_us;
-	due = pace_reserve(&p, 16384 + 100000, now, &r, &waited);
+	due = pace_reserve(&p, 16384 + 100000, now, &r, &waited, &mark);
 	CHECK_EQ(due, now);			/* the burst was there */
 	CHECK(!waited);
-	due = pace_reserve(&p, 5000, now, &r, &waited);
+	due = pace_reserve(&p, 5000, now, &r, &waited, &mark);
 	CHECK_EQ(due, now + 100000);		/* 100 kB at 1 MB/s */
 	CHECK(waited);
+	/* Its place on the timeline: 100 kB of debt after what was earned. */
+	CHECK_EQ(mark, p.earned + 100000);
+	/* The rate rises (slow start): the wait shrinks with it, to about
+	 * 100 kB at 100 MB/s (1 ms), not the 100 ms of the old rate. */
+	CHECK(pace_left_us(&p, mark, now) > 99000);
+	pace_set_rate(&p, 100000000);
+	t0 = p.last_us;
+	CHECK(pace_left_us(&p, mark, t0) <= 1001);
+	CHECK(pace_left_us(&p, mark, t0) > 0);
+	/* pace_wait() returns once the timeline is there, with the rate. */
+	CHECK_EQ(pace_wait(&p, mark), 100000000u);
+	CHECK(p.earned >= mark);
+	CHECK_EQ(pace_left_us(&p, mark, now_us()), 0);
 	/* Unpaced: now, always. */
 	pace_set_rate(&p, 0);
-	CHECK_EQ(pace_reserve(&p, 1 << 20, now + 7, &r, &waited), now + 7);
+	CHECK_EQ(pace_reserve(&p, 1 << 20, now + 7, &r, &waited, &mark), now + 7);
 	CHECK_EQ(r, 0u);
 	CHECK(!waited);
 }

@@ -43,8 +43,11 @@ static void test_slow_start_and_drops(void)
 	CHECK_EQ(rc.rate, 4ull * RC_START);
 	CHECK(period(&rc, &now, 11, true));
 	CHECK_EQ(rc.rate, 8ull * RC_START);
-	/* The first queue (half the target) ends it: back to the rate
-	 * the reports found clean, half. */
+	/* A queue (half the target) in two periods in a row ends it: the
+	 * first holds the rate, the second goes back to the rate the
+	 * reports found clean, half. */
+	CHECK(!period(&rc, &now, 12, true));
+	CHECK_EQ(rc.rate, 8ull * RC_START);
 	CHECK(period(&rc, &now, 12, true));
 	CHECK_EQ(rc.rate, 4ull * RC_START);
 	CHECK_EQ(rc.decreases, 1);
@@ -97,7 +100,9 @@ static void test_slow_start_and_drops(void)
 	CHECK(rc.slow);
 	CHECK(period(&rc, &now, 0, true));
 	CHECK_EQ(rc.rate, 4 * r);
-	CHECK(period(&rc, &now, 30, true));	/* the first queue ends it */
+	CHECK(!period(&rc, &now, 30, true));	/* a queue: hold */
+	CHECK_EQ(rc.rate, 4 * r);
+	CHECK(period(&rc, &now, 30, true));	/* again: it ends */
 	CHECK_EQ(rc.rate, r / 2);
 	CHECK(!rc.slow);
 	/* A reader far worse than the rest: down to the floor, no further. */
