@@ -624,7 +624,7 @@ def sec6(rows, m, res):
            "whole image. One pass.\n"]
     lines, plot = [], []
     base = None
-    for sys_, label in (("dnbd", "dnbd"), ("dnbd-fixed", "dnbd --fixed-rate"),
+    for sys_, label in (("dnbd", "dnbd"), ("dnbd-rc", "dnbd --rate-control"),
                         ("nbd-server", "nbd-server")):
         r = (runs(rows, "s6", sys_) or [None])[0]
         if not r:
@@ -638,15 +638,15 @@ def sec6(rows, m, res):
                       f(resent * 100, 1) + " %" if resent is not None else "",
                       f(num(m.get(f"s6_{sys_}_tbf_drops")), 0),
                       "1.00×" if sys_ == "dnbd" else ratio(base, w)])
-        if sys_ != "dnbd-fixed":
+        if sys_ != "dnbd-rc":
             plot.append((sys_, w))
         res[f"s6_{sys_}"] = (w, egress_x(r))
         res[f"s6_{sys_}_resent"] = resent
     out.append(table(["server", "all done, s", "first done, s", "egress / image",
                       "re-requested segments", "segments sent twice", "tbf drops",
                       "dnbd / this"], lines))
-    out.append("\n*dnbd*: the defaults, rate control on (protocol.md section 21); *dnbd "
-               "--fixed-rate*: the same server without rate control. Segments sent twice: "
+    out.append("\n*dnbd*: the defaults (no rate control); *dnbd --rate-control*: the same "
+               "server with rate control (protocol.md section 21). Segments sent twice: "
                "what the server sent beyond the image's segments, against them.\n")
     out.append(f"\n![slow link]({PLOTS}/s6-tbf.png)\n")
     return "\n".join(out), plot
@@ -1012,8 +1012,8 @@ def sec9(rows, m, res):
            "that every client shares (an access point sends multicast to all at one basic "
            f"rate); nftables in each client drops {p} % of what arrives, independently, per "
            "datagram. First one dnbd client alone on the clean cell: the time the image takes "
-           f"on that link. Then the {n} together through the loss: *dnbd* (rate control and "
-           "parity, the defaults), *dnbd --fixed-rate* (parity, no rate control), nbd-server "
+           f"on that link. Then the {n} together through the loss: *dnbd* (parity, the "
+           "defaults), *dnbd --rate-control* (parity and rate control), nbd-server "
            f"(one TCP connection per reader, stopped after {m.get('loss_timeout', '?')} s).\n"]
     lines = []
     alone = (runs(rows, "s9", "dnbd", "0") or [None])[0]
@@ -1022,7 +1022,7 @@ def sec9(rows, m, res):
     if alone:
         lines.append(["0 %", "dnbd, one client alone", f(t1, 2), f(mbps(alone)),
                       f(egress_x(alone), 3), "1.00" if t1 else "–", "", ""])
-    for sys_, label in (("dnbd", "dnbd"), ("dnbd-fixed", "dnbd --fixed-rate"),
+    for sys_, label in (("dnbd", "dnbd"), ("dnbd-rc", "dnbd --rate-control"),
                         ("nbd-server", "nbd-server")):
         r = (runs(rows, "s9", sys_, p) or [None])[0]
         if not r:
@@ -1224,18 +1224,18 @@ def goals14(rows, res, m):
         ok9 = c9[1] is not None and c9[1] <= 1.30 and c9[0] <= 1.5 * alone
     elif c9:
         ok9 = False
-    fx = res.get("s9_dnbd-fixed")
+    fx = res.get("s9_dnbd-rc")
     out.append(goal(f"Wi-Fi-like cell: {m.get('cell_rate', '?')}, {m.get('cell_n', '?')} "
                     f"clients, {m.get('cell_loss', '?')} % loss (scenario 9)",
                     "egress ≤ 1.30×, time ≤ 1.5× one client alone without loss", "",
                     (f"{f(c9[1], 3)}×, {ratio(c9[0], alone) if c9[0] and alone else 'failed'}"
-                     f" (--fixed-rate: {f(fx[1], 3) if fx else '–'}×, "
+                     f" (--rate-control: {f(fx[1], 3) if fx else '–'}×, "
                      f"{ratio(fx[0], alone) if fx and fx[0] and alone else '–'})")
                     if c9 else "–", ok9, "cell"))
-    rs, rf = res.get("s6_dnbd_resent"), res.get("s6_dnbd-fixed_resent")
+    rs, rf = res.get("s6_dnbd_resent"), res.get("s6_dnbd-rc_resent")
     out.append(goal(f"{m.get('tbf_rate', '?')}, {m.get('tbf_n', '?')} clients, no --rate "
                     "(scenario 6)", "segments sent twice ≤ 3 %", "",
-                    (f"{f(rs * 100, 1)} % (--fixed-rate: "
+                    (f"{f(rs * 100, 1)} % (--rate-control: "
                      f"{f(rf * 100, 1) if rf is not None else '–'} %)")
                     if rs is not None else "–",
                     None if rs is None else rs <= 0.03, "slow"))

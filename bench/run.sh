@@ -20,7 +20,7 @@
 #   4 failover: kill -9 the replica in use; pause in the client's stream
 #   5 server CPU seconds per GiB, from the runs of 1 and 2
 #   6 a slow shared link (tbf on srv's eth0), N clients at once: dnbd
-#     (rate control), dnbd --fixed-rate (none), nbd-server
+#     (defaults), dnbd --rate-control, nbd-server
 #   7 one client on a 1 Gbit/s link (tbf on srv's eth0): dnbd-cat from
 #     dnbd-server (defaults, and paced with --rate at the link rate) next
 #     to nbdcopy from nbd-server, PASSES passes, median
@@ -31,7 +31,7 @@
 #   9 a Wi-Fi-like cell: tbf 54 Mbit/s on srv's eth0, N clients that
 #     each lose p% of what arrives: first one client alone on the clean
 #     cell (the reference time), then the N through the loss: dnbd,
-#     dnbd --fixed-rate, nbd-server
+#     dnbd --rate-control, nbd-server
 # plus a perf profile (perf record -a) during one more single read (it
 # runs with scenario 1).
 #
@@ -59,7 +59,7 @@
 #                    1..9; 5 is computed from the runs of 1 and 2, the
 #                    profile runs with 1)
 #   BENCH_SRV_OPTS   extra dnbd-server options of scenarios 1-3 and 5-9
-#                    (e.g. --fixed-rate), for side runs
+#                    (e.g. --rate-control), for side runs
 #   BENCH_PERF=0     no perf profile
 #   BENCH_OUT        report directory (docs; quick: build/bench/quick)
 #   BENCH_RAW        raw figures (build/bench; quick: BENCH_OUT/raw)
@@ -322,7 +322,7 @@ reader() {
 	nbdkit) echo "nbdcopy nbd://$SRV_IP:$KIT_PORT/ null:" ;;
 	dnbd-t2) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	dnbd-seg8900) echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --seg-size 8900 --stats $W/cat-$2.json" ;;
-	dnbd-rate | dnbd-nofec | dnbd-fixed)
+	dnbd-rate | dnbd-nofec | dnbd-rc)
 		echo "$DNBD_CAT -b $VAR_GROUP --timeout 30 --stats $W/cat-$2.json" ;;
 	esac
 }
@@ -334,7 +334,7 @@ variant_args() {
 	dnbd-seg8900) echo "--seg-max 8900" ;;	# IP-fragmented 8900-byte segments
 	dnbd-rate) echo "--rate $GBIT_PACE" ;;	# paced at the link rate (scenario 7)
 	dnbd-nofec) echo "--no-fec" ;;	# named re-requests only (scenario 8)
-	dnbd-fixed) echo "--fixed-rate" ;;	# no rate control (scenarios 6, 9)
+	dnbd-rc) echo "--rate-control" ;;	# rate control (scenarios 6, 9)
 	esac
 }
 
@@ -736,7 +736,7 @@ s6_tbf() {
 	s6_run dnbd "$img"
 	sleep 1.2	# the server's counters, for the segments it sent twice
 	cp "$W/dnbd-server.json" "$RAW/s6-dnbd-server.json"
-	s6_run dnbd-fixed "$img"
+	s6_run dnbd-rc "$img"
 	s6_run nbd-server "$img"
 	net_run srv tc qdisc del dev eth0 root
 }
@@ -750,7 +750,7 @@ tbf_drops() {
 s6_run() {
 	local d0
 	d0=$(tbf_drops)
-	if [[ $1 == dnbd-fixed ]]; then
+	if [[ $1 == dnbd-rc ]]; then
 		run_variant s6 "$1" "$TBF_N" 1 "$2" "$TBF_N"
 	else
 		measure s6 "$1" "$TBF_N" 1 "$TBF_N" "$2"
@@ -763,8 +763,8 @@ s6_run() {
 # rate to all), and each client loses CELL_LOSS % of what arrives,
 # independently (nftables, per datagram).  One client alone on the clean
 # cell first: the time the image takes on that link, the reference.  Then
-# CELL_N at once through the loss: dnbd (rate control and parity),
-# dnbd --fixed-rate (parity, no rate control), nbd-server (TCP, bounded).
+# CELL_N at once through the loss: dnbd (parity, the defaults),
+# dnbd --rate-control (parity and rate control), nbd-server (TCP, bounded).
 s9_cell() {
 	local i img=$W/cell.img
 	info "== 9: a $CELL_RATE cell, $CELL_N clients each losing $CELL_LOSS %, $CELL_MIB MiB image"
@@ -778,7 +778,7 @@ s9_cell() {
 	measure s9 dnbd "$CELL_LOSS" 1 "$CELL_N" "$img"
 	sleep 1.2	# the server's counters: rate control's decisions
 	cp "$W/dnbd-server.json" "$RAW/s9-dnbd-server.json"
-	run_variant s9 dnbd-fixed "$CELL_LOSS" 1 "$img" "$CELL_N"
+	run_variant s9 dnbd-rc "$CELL_LOSS" 1 "$img" "$CELL_N"
 	CLIENT_TIMEOUT=$LOSS_TIMEOUT TOLERATE=1 measure s9 nbd-server "$CELL_LOSS" 1 \
 		"$CELL_N" "$img"
 	for ((i = 1; i <= CELL_N; i++)); do loss_off "c$i"; done

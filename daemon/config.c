@@ -31,8 +31,10 @@ void config_usage(FILE *f)
 "                            no cap); rate control stays below it\n"
 "     --rate-min  <bytes/s>  rate control's floor: the least it slows to\n"
 "                            for a slow reader (default 2M)\n"
-"     --fixed-rate           no rate control: pace at exactly --rate\n"
-"                            (unpaced without --rate)\n"
+"     --rate-control         follow the link: pace by the queueing delay\n"
+"                            readers report, below --rate (experimental)\n"
+"     --fixed-rate           no rate control (the default): pace at\n"
+"                            exactly --rate, unpaced without it\n"
 "     --seg-max   <bytes>    largest segment, 512..8900 (default 1400)\n"
 "     --stats     <file>     write counters as JSON every second\n"
 "     --dedup-window <ms>    send a segment once per window (default 50)\n"
@@ -164,7 +166,7 @@ static int finish(struct srv_config *cfg, const char *mcast)
 
 enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_DEDUP, O_ANNOUNCE,
        O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO, O_NO_FEC, O_RATE_MIN,
-       O_FIXED_RATE };
+       O_FIXED_RATE, O_RATE_CONTROL };
 
 int config_parse(struct srv_config *cfg, int argc, char **argv)
 {
@@ -180,6 +182,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		{ "rate", required_argument, NULL, O_RATE },
 		{ "rate-min", required_argument, NULL, O_RATE_MIN },
 		{ "fixed-rate", no_argument, NULL, O_FIXED_RATE },
+		{ "rate-control", no_argument, NULL, O_RATE_CONTROL },
 		{ "seg-max", required_argument, NULL, O_SEGMAX },
 		{ "stats", required_argument, NULL, O_STATS },
 		{ "dedup-window", required_argument, NULL, O_DEDUP },
@@ -266,7 +269,10 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 			cfg->rate_min = v;
 			break;
 		case O_FIXED_RATE:
-			cfg->fixed_rate = true;
+			cfg->rate_control = false;
+			break;
+		case O_RATE_CONTROL:
+			cfg->rate_control = true;
 			break;
 		case O_SEGMAX:
 			if (!parse_range(optarg, DNBD_SEG_MIN, DNBD_SEG_MAX, &v))

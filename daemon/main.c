@@ -56,7 +56,7 @@ static void write_stats(struct server *s, uint64_t now)
 	fprintf(f, "{\"server_id\":%u,\"uptime_s\":%" PRIu64 ",\"rate\":%"
 		PRIu64 ",\"qdelay_ms\":%u,\"counters\":{", s->cfg.id,
 		(now - s->start_us) / 1000000u,
-		s->cfg.fixed_rate ? s->cfg.rate : s->ratectl.rate,
+		!s->cfg.rate_control ? s->cfg.rate : s->ratectl.rate,
 		s->ratectl.last_worst_ms);
 	json_counters(f, srv_counter_names, v, SC_MAX);
 	fprintf(f, "},\"images\":[");
@@ -315,11 +315,11 @@ static int run(struct server *s)
 			announce_all(s);
 			next_announce = now + s->cfg.announce_us;
 		}
-		if (!s->cfg.fixed_rate && now >= next_rc) {
+		if (s->cfg.rate_control && now >= next_rc) {
 			rate_tick(s, now);
 			next_rc = now + ratectl_period(&s->ratectl);
 		}
-		timeout = (int)(((s->cfg.fixed_rate || next_tick < next_rc ?
+		timeout = (int)(((!s->cfg.rate_control || next_tick < next_rc ?
 				  next_tick : next_rc) - now) / 1000) + 1;
 		n = epoll_wait(s->epfd, ev, 16, timeout);
 		if (n < 0 && errno != EINTR) {
@@ -376,7 +376,7 @@ int main(int argc, char **argv)
 			 img->id, addr_str(&img->group, a));
 	}
 	ratectl_init(&s->ratectl, s->cfg.rate, s->cfg.rate_min, now_us());
-	pace_init(&s->pacer, s->cfg.fixed_rate ? s->cfg.rate :
+	pace_init(&s->pacer, !s->cfg.rate_control ? s->cfg.rate :
 		  ratectl_pace(&s->ratectl));
 	if (srcrate_init(&s->srcrate, s->cfg.client_rate)) {
 		log_err("out of memory");

@@ -199,7 +199,7 @@ static struct dedup_slot *dedup_slot(struct image *img, uint64_t seg)
  * senders back last period).  Otherwise 0: a queue the link does not
  * make (a busy reader's socket) does not hold lost datagrams, and a
  * retry skipped by mistake costs a timeout, while one sent twice costs
- * only bytes the link has to spare.  0 with --fixed-rate too.
+ * only bytes the link has to spare.  0 without --rate-control too.
  */
 #define FLIGHT_MARGIN_US	2000u
 
@@ -210,7 +210,7 @@ static uint64_t in_flight_us(const struct server *s)
 
 	/* A report of one unit (4 ms, rounded up) is no queue: on a
 	 * clean LAN a lost segment is asked for again within a ms. */
-	return s->cfg.fixed_rate || !s->ratectl.limited ||
+	return !s->cfg.rate_control || !s->ratectl.limited ||
 	       q <= RC_CLEAN_MS ? 0 :
 	       q * 1000ull + FLIGHT_MARGIN_US;
 }
@@ -343,8 +343,8 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		sc_add(s, SC_requests_ratelimited, 1);
 		return;
 	}
-	if (s->cfg.fixed_rate) {
-		/* --fixed-rate: nothing to follow */
+	if (!s->cfg.rate_control) {
+		/* no --rate-control: nothing to follow */
 	} else if (h->flags & DNBD_F_QDELAY) {	/* section 21 */
 		ratectl_report(&s->ratectl, r.qdelay * 4u);
 		sc_add(s, SC_qdelay_reports, 1);

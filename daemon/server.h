@@ -116,7 +116,7 @@ struct srv_config {
 	int ttl;
 	uint64_t rate;			/* --rate: the most, 0: no cap */
 	uint64_t rate_min;		/* --rate-min: rate control's floor */
-	bool fixed_rate;		/* --fixed-rate: exactly --rate */
+	bool rate_control;		/* --rate-control: follow the link */
 	uint16_t seg_max;
 	const char *stats_path;
 	uint32_t dedup_us;
