@@ -90,7 +90,8 @@ static void check_announce(const struct dnbd_hdr *h, size_t len)
 static void check_read(const struct dnbd_hdr *h, size_t len)
 {
 	static const unsigned int zero[] = { 12, 2 };
-	struct dnbd_read_req m;
+	struct dnbd_read_req m, m2;
+	struct dnbd_hdr oh;
 	unsigned int i, n;
 
 	if (dnbd_decode_read(buf, len, &m) != DNBD_OK)
@@ -109,7 +110,21 @@ static void check_read(const struct dnbd_hdr *h, size_t len)
 	FUZZ_CHECK(m.loss == buf[50] && m.qdelay == buf[51]);
 	FUZZ_CHECK(dnbd_encode_read(out, sizeof(out), h->flags, h->image_id,
 				    &m) == len);
-	check_same(len, zero, 2);
+	if (h->flags & DNBD_F_QDELAY) {
+		check_same(len, zero, 2);
+		return;
+	}
+	/* An older client's READ (no QDELAY): re-encoded, it says that
+	 * byte 51 is a report, and carries the same request. */
+	FUZZ_CHECK(dnbd_decode_hdr(out, len, &oh) == DNBD_OK);
+	FUZZ_CHECK(oh.flags == (h->flags | DNBD_F_QDELAY));
+	FUZZ_CHECK(dnbd_decode_read(out, len, &m2) == DNBD_OK);
+	FUZZ_CHECK(m2.offset == m.offset && m2.seg_count == m.seg_count &&
+		   m2.seg_size == m.seg_size && m2.target == m.target &&
+		   m2.client_id == m.client_id && m2.req_id == m.req_id &&
+		   m2.echo == m.echo && m2.loss == m.loss &&
+		   m2.qdelay == m.qdelay && m2.mask[0] == m.mask[0] &&
+		   m2.mask[1] == m.mask[1]);
 }
 
 static void check_reply(const struct dnbd_hdr *h, size_t len)
