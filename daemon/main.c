@@ -56,7 +56,7 @@ static void write_stats(struct server *s, uint64_t now)
 	fprintf(f, "{\"server_id\":%u,\"uptime_s\":%" PRIu64 ",\"rate\":%"
 		PRIu64 ",\"qdelay_ms\":%u,\"counters\":{", s->cfg.id,
 		(now - s->start_us) / 1000000u,
-		!s->cfg.rate_control ? s->cfg.rate : s->ratectl.rate,
+		s->cfg.rate_control ? s->ratectl.rate : s->cfg.rate,
 		s->ratectl.last_worst_ms);
 	json_counters(f, srv_counter_names, v, SC_MAX);
 	fprintf(f, "},\"images\":[");
@@ -376,8 +376,8 @@ int main(int argc, char **argv)
 			 img->id, addr_str(&img->group, a));
 	}
 	ratectl_init(&s->ratectl, s->cfg.rate, s->cfg.rate_min, now_us());
-	pace_init(&s->pacer, !s->cfg.rate_control ? s->cfg.rate :
-		  ratectl_pace(&s->ratectl));
+	pace_init(&s->pacer, s->cfg.rate_control ?
+		  ratectl_pace(&s->ratectl) : s->cfg.rate);
 	if (srcrate_init(&s->srcrate, s->cfg.client_rate)) {
 		log_err("out of memory");
 		goto out;

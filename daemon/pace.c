@@ -93,13 +93,6 @@ uint64_t pace_reserve(struct pacer *p, uint64_t bytes, uint64_t now,
 	return due;
 }
 
-/*
- * Sleeps until the timeline reaches mark (a slot from pace_reserve()):
- * woken when the rate changes, so that a rise (rate control's slow
- * start) shortens the wait of a job already asleep instead of holding
- * it to the old rate's schedule.  Returns the rate when the slot came
- * (0: unpaced now).
- */
 /* How long until the timeline reaches mark at the rate now (lock held). */
 static uint64_t pace_left(struct pacer *p, uint64_t mark, uint64_t now)
 {
@@ -120,6 +113,13 @@ uint64_t pace_left_us(struct pacer *p, uint64_t mark, uint64_t now)
 	return left;
 }
 
+/*
+ * Sleeps until the timeline reaches mark (a slot from pace_reserve()):
+ * woken when the rate changes, so that a rise (rate control's slow
+ * start) shortens the wait of a job already asleep instead of holding
+ * it to the old rate's schedule.  Returns the rate when the slot came
+ * (0: unpaced now).
+ */
 uint64_t pace_wait(struct pacer *p, uint64_t mark)
 {
 	uint64_t now, until, rate, left;

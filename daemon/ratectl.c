@@ -171,18 +171,16 @@ static bool rc_decide(struct ratectl *rc, uint64_t now, bool waited)
  */
 bool ratectl_tick(struct ratectl *rc, uint64_t now, bool waited)
 {
-	bool deaf;
+	bool deaf, changed;
 
 	if (now < rc->period_us || now - rc->period_us < ratectl_period(rc))
 		return false;
 	/* A period without reads changes nothing. */
 	deaf = rc->reported ? false : rc->unreported ? true : rc->deaf;
 	rc->unreported = false;
-	if (deaf == rc->deaf)
-		return rc_decide(rc, now, waited);
+	changed = deaf != rc->deaf;
 	rc->deaf = deaf;
-	rc_decide(rc, now, waited);
-	return true;
+	return rc_decide(rc, now, waited) || changed;
 }
 
 uint64_t ratectl_pace(const struct ratectl *rc)
