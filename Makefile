@@ -49,7 +49,8 @@ PROTO_SRC  := proto/wire.c proto/crc32c.c proto/client.c proto/cache.c \
               proto/auth.c proto/fec.c
 COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
-              daemon/pace.c daemon/srcrate.c daemon/ratectl.c
+              daemon/pace.c daemon/srcrate.c daemon/ratectl.c daemon/seen.c \
+              daemon/metrics.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
 CLIENT_SRC := client/dnbd-client.c client/session.c
 FORGE_SRC  := tests/tools/dnbd-forge.c
@@ -146,7 +147,7 @@ $(FUZZ_B)/fuzz-client-reply: $(call fuzzobj,fuzz/fuzz-client-reply.c \
 $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
                                   daemon/serve.c daemon/config.c \
                                   daemon/image.c daemon/pace.c daemon/srcrate.c \
-                                  daemon/ratectl.c \
+                                  daemon/ratectl.c daemon/seen.c \
                                   $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))

@@ -25,9 +25,12 @@
 #define RECV_BATCH	32
 #define TICK_US		1000000u
 
-#define SC_NAME(name) #name,
+#define SC_NAME(name, help) #name,
 const char *const srv_counter_names[SC_MAX] = { SRV_COUNTERS(SC_NAME) };
 #undef SC_NAME
+#define SC_HELP(name, help) help,
+const char *const srv_counter_help[SC_MAX] = { SRV_COUNTERS(SC_HELP) };
+#undef SC_HELP
 
 static void snapshot(struct server *s, uint64_t *v)
 {
@@ -80,13 +83,28 @@ static void write_stats(struct server *s, uint64_t now)
 			atomic_load(&img->data_bytes_sent),
 			atomic_load(&img->changed) ? "true" : "false");
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "],");
+	seen_json(f, s, now);
+	fprintf(f, "}\n");
 	fclose(f);
 	err = write_file_atomic(s->cfg.stats_path, data, len);
 	if (err)
 		log_err("cannot write stats to %s: %s", s->cfg.stats_path,
 			strerror(-err));
 	free(data);
+}
+
+static void write_metrics(struct server *s, uint64_t now)
+{
+	int err;
+
+	if (!s->cfg.metrics_path)
+		return;
+	err = metrics_write(s, s->cfg.metrics_path, now);
+	if (err && !s->metrics_failed)
+		log_err("cannot write metrics to %s: %s (said once)",
+			s->cfg.metrics_path, strerror(-err));
+	s->metrics_failed = err != 0;
 }
 
 static void log_stats(struct server *s)
@@ -308,7 +326,9 @@ static int run(struct server *s)
 		now = now_us();
 		if (now >= next_tick) {
 			check_images(s);
+			seen_tick(&s->seen, now);
 			write_stats(s, now);
+			write_metrics(s, now);
 			next_tick = now + TICK_US;
 		}
 		if (s->cfg.announce_us && now >= next_announce) {
@@ -346,6 +366,7 @@ int main(int argc, char **argv)
 	struct server *s = &srv;
 	char a[ADDR_STRLEN];
 	unsigned int i;
+	uint64_t now;
 	int rc = 1;
 
 	log_init("dnbd-server", 1);
@@ -382,6 +403,17 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
+	/* A metrics file that cannot be written is a usage error: say so
+	 * now, not once a second. */
+	if (s->cfg.metrics_path) {
+		int err = metrics_write(s, s->cfg.metrics_path, now_us());
+
+		if (err) {
+			log_err("--metrics %s: cannot write: %s",
+				s->cfg.metrics_path, strerror(-err));
+			goto out;
+		}
+	}
 	if (s->cfg.keyed)
 		log_info("keyed: every datagram is tagged with the key of %s",
 			 s->cfg.key_file);
@@ -390,7 +422,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = run(s) ? 1 : 0;
-	write_stats(s, now_us());
+	now = now_us();		/* both files show the same moment */
+	write_stats(s, now);
+	write_metrics(s, now);
 out:
 	serve_stop_workers(s);
 	srcrate_fini(&s->srcrate);

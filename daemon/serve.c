@@ -146,6 +146,7 @@ static void on_hello(struct server *s, struct srv_sock *sk,
 	struct dnbd_hello m;
 	enum dnbd_verdict v;
 	unsigned int i;
+	int hit = -1;
 
 	v = dnbd_decode_hello(buf, len, &m);
 	if (v != DNBD_OK) {
@@ -178,7 +179,10 @@ static void on_hello(struct server *s, struct srv_sock *sk,
 		}
 		serve_announce(s, img, m.client_id, m.echo,
 			       s->cfg.multicast ? &img->group : from);
+		if (hit < 0)
+			hit = (int)i;
 	}
+	seen_client(&s->seen, from, hit, SEEN_HELLO, false, 0, now);
 }
 
 static unsigned int highest_bit(const uint64_t *mask)
@@ -334,7 +338,7 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		return;
 	}
 	if (r.target && r.target != s->cfg.id) {
-		sc_add(s, SC_not_for_us, 1);
+		sc_add(s, SC_for_other_server, 1);
 		return;
 	}
 	/* Charged for every REPLY it may trigger, before dedup. */
@@ -351,6 +355,8 @@ static void on_read(struct server *s, struct srv_sock *sk,
 	} else {
 		ratectl_unreported(&s->ratectl);
 	}
+	seen_client(&s->seen, from, (int)(img - s->cfg.images), SEEN_READ,
+		    retry, dnbd_mask_count(r.mask), now);
 	to = s->cfg.multicast ? &img->group : from;
 	sc_add(s, SC_requests, 1);
 	atomic_fetch_add_explicit(&img->requests, 1, memory_order_relaxed);
@@ -463,7 +469,7 @@ static void on_repair(struct server *s, struct srv_sock *sk,
 		return;
 	}
 	if (r.blk.target && r.blk.target != s->cfg.id) {
-		sc_add(s, SC_not_for_us, 1);
+		sc_add(s, SC_for_other_server, 1);
 		return;
 	}
 	if (s->cfg.no_fec) {
@@ -480,6 +486,8 @@ static void on_repair(struct server *s, struct srv_sock *sk,
 		sc_add(s, SC_requests_ratelimited, 1);
 		return;
 	}
+	seen_client(&s->seen, from, (int)(img - s->cfg.images), SEEN_REPAIR,
+		    retry, 0, now);
 	to = s->cfg.multicast ? &img->group : from;
 	sc_add(s, SC_repairs, 1);
 	if (retry)
@@ -589,12 +597,15 @@ void serve_datagram(struct server *s, struct srv_sock *sk,
 		on_repair(s, sk, &h, buf, len, from, now);
 		break;
 	case DNBD_T_REPLY:
+		seen_replica(&s->seen, h.sender, from, now);
 		on_peer_reply(s, sk, &h, buf, len, now);
 		break;
 	case DNBD_T_ANNOUNCE:
 	case DNBD_T_ERROR:
 	case DNBD_T_PARITY:
-		break;		/* other servers' traffic on the group */
+		/* other servers' traffic on the group */
+		seen_replica(&s->seen, h.sender, from, now);
+		break;
 	default:
 		sc_add(s, SC_drop_type, 1);
 		break;

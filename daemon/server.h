@@ -22,26 +22,57 @@
 #include "dnbd_auth.h"
 #include "net.h"
 
+/* Every counter: its name (stats file, metrics) and a line of help. */
 #define SRV_COUNTERS(X)							\
-	X(datagrams_received) X(requests) X(requests_retry) X(hellos)	\
-	X(announces_sent) X(segments_sent) X(bytes_sent)		\
-	X(data_bytes_sent) X(segments_rerequested)			\
-	X(duplicates_suppressed) X(errors_sent)				\
-	X(requests_out_of_range) X(not_for_us) X(crc_failures)		\
-	X(drop_short) X(drop_magic) X(drop_version) X(drop_length)	\
-	X(drop_type) X(drop_field) X(drop_image) X(send_errors)	\
-	X(rate_waits) X(image_changed) X(queue_full) X(io_errors)	\
-	X(own_looped) X(requests_ratelimited) X(control_ratelimited)	\
-	X(auth_missing) X(auth_failures) X(auth_unexpected)		\
-	X(sends) X(gso_sends) X(gso_fallbacks) X(repairs)		\
-	X(repairs_retry) X(parity_sent) X(parity_suppressed)		\
-	X(parity_proactive) X(rate_decreases) X(rate_increases)	\
-	X(qdelay_reports)
+	X(datagrams_received, "Datagrams received, own looped-back ones excluded") \
+	X(requests, "READ requests accepted") \
+	X(requests_retry, "READ requests flagged as a client's retry") \
+	X(hellos, "HELLO datagrams accepted") \
+	X(announces_sent, "ANNOUNCE datagrams sent") \
+	X(segments_sent, "Datagrams sent in replies: REPLY and PARITY") \
+	X(bytes_sent, "Bytes sent in replies, headers included") \
+	X(data_bytes_sent, "Image bytes sent in REPLY datagrams") \
+	X(segments_rerequested, "Segments asked for again in retried READs") \
+	X(duplicates_suppressed, "Segments not sent because one was just multicast") \
+	X(errors_sent, "ERROR datagrams sent") \
+	X(requests_out_of_range, "Requests for segments beyond an image's end") \
+	X(for_other_server, "Requests addressed to another server id") \
+	X(crc_failures, "Datagrams dropped for a bad CRC32C") \
+	X(drop_short, "Datagrams dropped as too short") \
+	X(drop_magic, "Datagrams dropped for a wrong magic") \
+	X(drop_version, "Datagrams dropped for an unknown protocol version") \
+	X(drop_length, "Datagrams dropped for a length that does not match") \
+	X(drop_type, "Datagrams dropped for a type this server does not take") \
+	X(drop_field, "Datagrams dropped for an invalid field") \
+	X(drop_image, "Requests dropped for an image this server does not export") \
+	X(send_errors, "Send calls that failed") \
+	X(rate_waits, "Times a sender waited for the pacer") \
+	X(image_changed, "Images that changed under the server: no longer served") \
+	X(queue_full, "Requests dropped because the job queue was full") \
+	X(io_errors, "Image reads that failed") \
+	X(own_looped, "Own multicast datagrams heard back and skipped") \
+	X(requests_ratelimited, "Requests dropped by the per-source rate limit") \
+	X(control_ratelimited, "Control datagrams not sent: the pacer was full") \
+	X(auth_missing, "Datagrams dropped for a missing tag (keyed server)") \
+	X(auth_failures, "Datagrams dropped for a wrong tag") \
+	X(auth_unexpected, "Datagrams dropped for a tag the server does not expect") \
+	X(sends, "Send calls for replies") \
+	X(gso_sends, "Send calls that carried a UDP GSO train") \
+	X(gso_fallbacks, "Times UDP GSO was refused and replies went one by one") \
+	X(repairs, "REPAIR requests accepted") \
+	X(repairs_retry, "REPAIR requests flagged as a client's retry") \
+	X(parity_sent, "PARITY datagrams sent") \
+	X(parity_suppressed, "Parity symbols not sent: they were just multicast") \
+	X(parity_proactive, "Replies that carried proactive parity") \
+	X(rate_decreases, "Times rate control lowered the rate") \
+	X(rate_increases, "Times rate control raised the rate") \
+	X(qdelay_reports, "Queueing delay reports received from clients")
 
-#define SC_ENUM(name) SC_##name,
+#define SC_ENUM(name, help) SC_##name,
 enum srv_counter { SRV_COUNTERS(SC_ENUM) SC_MAX };
 #undef SC_ENUM
 extern const char *const srv_counter_names[SC_MAX];
+extern const char *const srv_counter_help[SC_MAX];
 
 /*
  * The dedup table must hold every segment sent within the dedup window,
@@ -119,6 +150,7 @@ struct srv_config {
 	bool rate_control;		/* --rate-control: follow the link */
 	uint16_t seg_max;
 	const char *stats_path;
+	const char *metrics_path;	/* --metrics: Prometheus textfile */
 	uint32_t dedup_us;
 	uint32_t announce_us;
 	uint32_t revision;
@@ -200,6 +232,44 @@ struct job {
 	uint8_t proactive;	/* a READ's: parity symbols after its data */
 };
 
+/*
+ * Who the server hears (seen.c): the clients that send it requests and
+ * the replicas whose replies it overhears.  Owned by the event loop; the
+ * stats file and the metrics show it.  Fixed tables: a new address takes
+ * the slot heard from least recently, so forged sources cannot grow it.
+ */
+#define SEEN_CLIENTS	256
+#define SEEN_REPLICAS	16
+/* A client heard again after this much silence has booted again. */
+#define SEEN_REBOOT_US	(30 * 1000000ull)
+/* Its boot reads have settled once it sent no READ for this long. */
+#define SEEN_SETTLE_US	(10 * 1000000ull)
+/* Heard within this long: active (a client HELLOs every second). */
+#define SEEN_ACTIVE_US	(10 * 1000000ull)
+
+enum seen_what { SEEN_HELLO, SEEN_READ, SEEN_REPAIR };
+
+struct seen_client {
+	uint8_t ip[4];
+	bool used;
+	bool settled;		/* its boot reads are over (SEEN_SETTLE_US) */
+	int image;		/* index of the image it last asked for, or -1 */
+	uint64_t first_us, last_us, last_read_us;
+	uint64_t hellos, reads, retries, repairs, segments;
+};
+
+struct seen_replica {
+	uint16_t id;
+	bool used;
+	uint8_t ip[4];
+	uint64_t first_us, last_us, datagrams;
+};
+
+struct seen {
+	struct seen_client c[SEEN_CLIENTS];
+	struct seen_replica r[SEEN_REPLICAS];
+};
+
 struct srv_sock {
 	struct dnbd_addr addr;
 	int fd;
@@ -219,6 +289,8 @@ struct server {
 	struct ratectl ratectl;
 	uint64_t rc_waits;		/* rate_waits at the last period */
 	struct srcrate srcrate;
+	struct seen seen;
+	bool metrics_failed;		/* the last write failed (said once) */
 	_Atomic uint64_t counters[SC_MAX];
 	/* Job queue between the event loop and the workers. */
 	pthread_mutex_t qlock;
@@ -279,6 +351,23 @@ int srcrate_init(struct srcrate *r, uint64_t rate);
 void srcrate_fini(struct srcrate *r);
 bool srcrate_take(struct srcrate *r, const struct dnbd_addr *from,
 		  uint64_t cost, uint64_t now);
+
+/* seen.c */
+void seen_client(struct seen *t, const struct dnbd_addr *from, int image,
+		 enum seen_what what, bool retry, unsigned int segs,
+		 uint64_t now);
+void seen_replica(struct seen *t, uint16_t id, const struct dnbd_addr *from,
+		  uint64_t now);
+/* Marks the clients whose boot reads settled; once a second. */
+void seen_tick(struct seen *t, uint64_t now);
+unsigned int seen_active_clients(const struct seen *t, uint64_t now);
+unsigned int seen_active_replicas(const struct seen *t, uint64_t now);
+/* "clients":[...],"replicas":[...] for the stats file. */
+void seen_json(FILE *f, const struct server *s, uint64_t now);
+
+/* metrics.c */
+/* Writes the Prometheus text format to path (atomically); 0 or -errno. */
+int metrics_write(const struct server *s, const char *path, uint64_t now);
 
 /* serve.c */
 void serve_datagram(struct server *s, struct srv_sock *sk,

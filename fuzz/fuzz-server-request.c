@@ -407,7 +407,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(dg);
 	}
 	if (getenv("FUZZ_VERBOSE")) {
-#define NAME(name) #name,
+#define NAME(name, help) #name,
 		static const char *const names[SC_MAX] = {
 			SRV_COUNTERS(NAME)
 		};
