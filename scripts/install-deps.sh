@@ -24,14 +24,17 @@ set -euo pipefail
 # grub for BIOS and UEFI, xorriso and mtools (grub-mkrescue), Debian's iPXE
 # binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.  The
 # fuzzers in fuzz/ (tests/unit/t-fuzz.sh): clang-14, which brings libFuzzer
-# and the sanitizer runtimes.
+# and the sanitizer runtimes.  The metrics and the live lab page: a
+# Prometheus parser (python3-prometheus-client) and headless Chromium with
+# its WebDriver (chromium, chromium-driver, python3-selenium).
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
 	perl binutils clang-14
 	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
 	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3
 	grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ipxe ovmf
-	dosfstools zstd)
+	dosfstools zstd
+	python3-prometheus-client chromium chromium-driver python3-selenium)
 OPTIONAL=(xxd)
 if [[ "${1:-}" == demo-net ]]; then
 	REQUIRED=(build-essential iproute2 jq procps coreutils)

@@ -14,6 +14,12 @@
 # its upper layer.  The appliance's dnbd-server counters must show egress
 # well under 3x (here: under 2x) the bytes one client read through
 # /dev/dnbd0: the multicast sharing that is the point of dnbd.
+# The admin's view, meanwhile: the live page http://10.33.0.1/ open in
+# headless Chromium (tests/tools/labpage.py) from the clients' power-on
+# must show each of them reach "running", with no console error; its
+# screenshot is build/test-logs/t-appliance-lab-page.png (docs/lab.md
+# shows one).  http://10.33.0.1/metrics.prom must be served as Prometheus
+# text and parse (tests/tools/promcheck.py).
 # test-timeout: 1500
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/appliance.sh
@@ -32,6 +38,14 @@ grep -q '^kernel .*initrd=demo.initrd .*dnbd.root=239.33.0.1:5001,image=demo' <<
 ap_client c1 uefi-pxe
 ap_client c2 bios
 ap_client c3 bios
+PAGE_PNG=$NET_REPO/build/test-logs/t-appliance-lab-page.png
+rm -f "$PAGE_PNG"
+net_run obs timeout 1500 /usr/bin/python3 "$NET_REPO/tests/tools/labpage.py" \
+	http://10.33.0.1/ --timeout 1400 --screenshot "$PAGE_PNG" \
+	--dom "$W/lab-page.html" --expect "${VM_MACADDR[c1]}" \
+	--expect "${VM_MACADDR[c2]}" --expect "${VM_MACADDR[c3]}" \
+	>"$W/lab-page.log" 2>&1 &
+page_pid=$!
 if ! ap_wait_prompts 1200 c1 c2 c3; then
 	for c in c1 c2 c3; do vm_tail "$c" 30; done
 	fail "not every client reached a root prompt"
@@ -70,4 +84,25 @@ info "appliance egress: $(human_mib "$sent") of image data for 3 clients; one cl
 awk -v r="$ratio" 'BEGIN { exit !(r < 2.0) }' ||
 	fail "egress ${ratio}x the bytes one client read: not well under 3x"
 vm_check_dmesg app || fail "oops or warning in the appliance's kernel log"
-pass "3 disk-less clients (UEFI PXE chainload, 2x BIOS iPXE) booted Debian from the appliance ISO to a root prompt with overlay roots; egress ${ratio}x one client's reads"
+
+# The metrics, as a Prometheus server would scrape them.
+net_run obs /usr/bin/python3 -c 'import sys, urllib.request
+r = urllib.request.urlopen(sys.argv[1], timeout=10)
+t = r.headers.get("Content-Type", "")
+if not t.startswith("text/plain") or "version=0.0.4" not in t:
+    sys.exit("metrics.prom served as %r" % t)
+sys.stdout.write(r.read().decode())' http://10.33.0.1/metrics.prom >"$W/metrics.prom" ||
+	fail "no Prometheus text at http://10.33.0.1/metrics.prom"
+/usr/bin/python3 "$NET_REPO/tests/tools/promcheck.py" "$W/metrics.prom" >"$W/metrics.samples" ||
+	fail "the appliance's metrics do not parse"
+msent=$(sed -n 's/^dnbd_image_data_sent_bytes_total{image="demo",server_id="1"} //p' "$W/metrics.samples")
+[[ "$msent" =~ ^[0-9]+$ ]] && ((msent >= sent)) ||
+	fail "metrics: demo's data sent '$msent', the stats file said $sent"
+
+# The live page: every client reached "running" while it watched.
+rc=0
+wait_exit "$page_pid" 200 || rc=$?
+cat "$W/lab-page.log"
+((rc == 0)) || fail "the live page did not show all three clients running, or logged console errors (above)"
+[[ -s "$PAGE_PNG" ]] || fail "no screenshot of the live page"
+pass "3 disk-less clients (UEFI PXE chainload, 2x BIOS iPXE) booted Debian from the appliance ISO to a root prompt with overlay roots; egress ${ratio}x one client's reads; the live page showed all three running (screenshot $PAGE_PNG); metrics parse"

@@ -46,7 +46,8 @@ ap_require() {
 	vm_require
 	vmk_need_pkgs ovmf dosfstools mtools python3 jq grub-pc-bin \
 		grub-efi-amd64-bin grub-common xorriso ipxe dnsmasq-base mmdebstrap \
-		dracut-core dracut-network isc-dhcp-client squashfs-tools ||
+		dracut-core dracut-network isc-dhcp-client squashfs-tools \
+		chromium chromium-driver python3-selenium python3-prometheus-client ||
 		fail "could not install the appliance test packages"
 	make -s -C "$NET_REPO" build/bin/dnbd-server build/bin/dnbd-client >/dev/null ||
 		fail "cannot build dnbd-server and dnbd-client"
