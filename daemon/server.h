@@ -243,7 +243,7 @@ struct job {
 /* A client heard again after this much silence has booted again. */
 #define SEEN_REBOOT_US	(30 * 1000000ull)
 /* Its boot reads have settled once it sent no READ for this long. */
-#define SEEN_SETTLE_US	(10 * 1000000ull)
+#define SEEN_SETTLE_US	(30 * 1000000ull)
 /* Heard within this long: active (a client HELLOs every second). */
 #define SEEN_ACTIVE_US	(10 * 1000000ull)
 

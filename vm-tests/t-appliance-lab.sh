@@ -41,7 +41,7 @@ ap_client c3 bios
 PAGE_PNG=$NET_REPO/build/test-logs/t-appliance-lab-page.png
 rm -f "$PAGE_PNG"
 net_run obs timeout 1500 /usr/bin/python3 "$NET_REPO/tests/tools/labpage.py" \
-	http://10.33.0.1/ --timeout 1400 --screenshot "$PAGE_PNG" \
+	http://10.33.0.1/ --timeout 1400 --screenshot "$PAGE_PNG" --until "$W/booted" \
 	--dom "$W/lab-page.html" --expect "${VM_MACADDR[c1]}" \
 	--expect "${VM_MACADDR[c2]}" --expect "${VM_MACADDR[c3]}" \
 	>"$W/lab-page.log" 2>&1 &
@@ -99,9 +99,11 @@ msent=$(sed -n 's/^dnbd_image_data_sent_bytes_total{image="demo",server_id="1"} 
 [[ "$msent" =~ ^[0-9]+$ ]] && ((msent >= sent)) ||
 	fail "metrics: demo's data sent '$msent', the stats file said $sent"
 
-# The live page: every client reached "running" while it watched.
+# The live page: every client reached "running" while it watched, and
+# still shows it now that they are at a root prompt.
+touch "$W/booted"
 rc=0
-wait_exit "$page_pid" 200 || rc=$?
+wait_exit "$page_pid" 150 || rc=$?
 cat "$W/lab-page.log"
 ((rc == 0)) || fail "the live page did not show all three clients running, or logged console errors (above)"
 [[ -s "$PAGE_PNG" ]] || fail "no screenshot of the live page"

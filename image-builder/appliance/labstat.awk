@@ -168,15 +168,16 @@ $0 == "TICK" {
 		t_ipxe[i] = now
 	next
 }
-# busybox httpd -vv: "IP:PORT: url:/path" then "IP:PORT: response:CODE".
-/^[0-9.]+:[0-9]+: url:/ {
+# busybox httpd -vv: "PEER: url:/path" then "PEER: response:CODE", where
+# PEER is IP:PORT, or [::ffff:IP]:PORT when httpd listens on IPv6 too.
+/^(\[::ffff:)?[0-9.]+\]?:[0-9]+: url:/ {
 	peer = $1
 	sub(/:$/, "", peer)
 	url[peer] = after("url:")
 	pending++
 	next
 }
-/^[0-9.]+:[0-9]+: response:/ {
+/^(\[::ffff:)?[0-9.]+\]?:[0-9]+: response:/ {
 	peer = $1
 	sub(/:$/, "", peer)
 	if (!(peer in url))
@@ -187,6 +188,8 @@ $0 == "TICK" {
 		next
 	ip = peer
 	sub(/:[0-9]+$/, "", ip)
+	sub(/^\[::ffff:/, "", ip)
+	sub(/\]$/, "", ip)
 	i = byip(ip)
 	if (!i)
 		next

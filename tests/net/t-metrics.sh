@@ -10,7 +10,7 @@
 #     same value, and the per-image series equal the JSON's, at the final
 #     write of a clean shutdown (both files from one moment);
 #   - the stats file's clients: c1 and c2 by address, the image, reads and
-#     segments; "settled" once they stopped reading (10 s); the replica
+#     segments; "settled" once they stopped reading (30 s); the replica
 #     each server heard: the other's id and address;
 #   - --metrics into a directory that does not exist: exit 1 and a clear
 #     message at start-up, not a server that runs blind.
@@ -95,7 +95,7 @@ live_gauges() {
 }
 wait_for 8 live_gauges ||
 	fail "srv1's live gauges are not 2 clients and 1 replica: $(grep -E 'server_(clients|replicas)' "$W/srv1.live") $(cat "$W/srv1.live.err")"
-info "both clients read; waiting for their reads to settle (10 s)"
+info "both clients read; waiting for their reads to settle (30 s)"
 
 # The clients, as either server saw them (both hear every request).
 client_seen() { # SERVER ADDRESS: the client's entry, settled
@@ -105,7 +105,7 @@ client_seen() { # SERVER ADDRESS: the client's entry, settled
 }
 for i in 1 2; do
 	for a in 10.78.0.21 10.78.0.22; do
-		wait_for 30 client_seen "$i" "$a" ||
+		wait_for 50 client_seen "$i" "$a" ||
 			fail "server $i does not show client $a settled: $(jq -c .clients "$W/srv$i.json")"
 	done
 	other=$((3 - i))

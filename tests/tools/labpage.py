@@ -4,6 +4,8 @@
 Chromium (Debian's chromium and chromium-driver, python3-selenium).
 
   --expect MAC        a client that must reach the stage "running" (repeat)
+  --until FILE        once they all run, go on watching until FILE exists;
+                      they must all show "running" then (or within 90 s)
   --timeout S         give up after S seconds (default 120)
   --screenshot FILE   a PNG of the page at the end
   --dom FILE          the page's HTML at the end
@@ -15,6 +17,7 @@ log tells how a boot went.  Exit 0 when every expected client shows
 reason); 2 on usage errors.  Run it inside the test's network namespace.
 """
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -51,6 +54,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
     ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--until")
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--screenshot")
     ap.add_argument("--dom")
@@ -64,6 +68,7 @@ def main():
             drv.get(args.url)
             last = {}
             done = False
+            until_t = None
             while time.monotonic() - t0 < args.timeout:
                 try:
                     now = stages(drv)
@@ -75,11 +80,16 @@ def main():
                         print("%6.1f s %s: %s" % (time.monotonic() - t0, k, v),
                               flush=True)
                 last = now
-                if want and all(now.get(m) == "running" for m in want):
-                    done = True
-                    break
-                if not want and now:
-                    done = True
+                running = (all(now.get(m) == "running" for m in want)
+                           if want else bool(now))
+                if running and not done:
+                    print("%6.1f s all expected clients run" %
+                          (time.monotonic() - t0), flush=True)
+                done = running
+                told = not args.until or os.path.exists(args.until)
+                if told and until_t is None:
+                    until_t = time.monotonic()
+                if told and (done or time.monotonic() - until_t > 90):
                     break
                 time.sleep(1)
             time.sleep(2.5)  # one more update, for the picture

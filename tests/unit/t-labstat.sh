@@ -3,7 +3,8 @@
 # t-labstat: the appliance's live lab page without a VM.
 #   1. labstat.awk (busybox awk, as on the appliance) reads dnsmasq and
 #      httpd logs in the shapes they really have (dnsmasq 2.90 with
-#      log-dhcp, busybox httpd -vv) and tracks three clients: c1 (BIOS,
+#      log-dhcp, busybox httpd -vv, IPv4 and v4-mapped peers) and tracks
+#      three clients: c1 (BIOS,
 #      iPXE ROM) through kernel and initramfs, c2 (UEFI firmware PXE, then
 #      snponly.efi's iPXE) up to iPXE, c3 fetched its kernel and then
 #      rebooted (a PXE ROM's DHCP: a second boot, stages cleared); a hostile
@@ -64,8 +65,8 @@ get() { # PEER URL CODE
 	d "99 DHCPACK(eth0) 10.33.0.199 not-a-mac"
 } >"$W/dnsmasq.log"
 get 10.33.0.101:40001 /boot.ipxe 200
-get 10.33.0.101:40002 /images/demo.vmlinuz 200
-get 10.33.0.101:40003 /images/demo.initrd 200
+get '[::ffff:10.33.0.101]:40002' /images/demo.vmlinuz 200
+get '[::ffff:10.33.0.101]:40003' /images/demo.initrd 200
 get 10.33.0.102:40004 /images/demo.vmlinuz 404
 get 10.33.0.103:40005 /images/demo.vmlinuz 200
 echo '10.33.0.104:40006: response:200' >>"$W/httpd.log"
