@@ -51,7 +51,7 @@ COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/pace.c daemon/srcrate.c daemon/ratectl.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
-CLIENT_SRC := client/dnbd-client.c client/session.c
+CLIENT_SRC := client/dnbd-client.c client/session.c client/metrics.c
 FORGE_SRC  := tests/tools/dnbd-forge.c
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 
@@ -219,6 +219,8 @@ install: all
 	install -D -m 644 dracut-module/90dnbd/60-dnbd.rules $(DESTDIR)/usr/lib/udev/rules.d/60-dnbd.rules
 	install -D -m 644 dist/systemd/dnbd-server@.service $(DESTDIR)/etc/systemd/system/dnbd-server@.service
 	install -D -m 644 dist/systemd/example.conf $(DESTDIR)/etc/dnbd/example.conf
+	install -D -m 644 dist/systemd/dnbd-client-metrics.service $(DESTDIR)/etc/systemd/system/dnbd-client-metrics.service
+	install -D -m 644 dist/systemd/dnbd-client-metrics.timer $(DESTDIR)/etc/systemd/system/dnbd-client-metrics.timer
 
 clean:
 	rm -rf build
