@@ -24,12 +24,13 @@ set -euo pipefail
 # grub for BIOS and UEFI, xorriso and mtools (grub-mkrescue), Debian's iPXE
 # binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.  The
 # fuzzers in fuzz/ (tests/unit/t-fuzz.sh): clang-14, which brings libFuzzer
-# and the sanitizer runtimes.
+# and the sanitizer runtimes.  A real Prometheus parser for dnbd-client
+# --metrics (tests/unit/t-client-metrics.sh): python3-prometheus-client.
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
 	perl binutils clang-14
 	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
-	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3
+	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3 python3-prometheus-client
 	grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ipxe ovmf
 	dosfstools zstd)
 OPTIONAL=(xxd)
