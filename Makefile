@@ -131,7 +131,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
                -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_B      := build/fuzz
 FUZZERS     := fuzz-wire fuzz-server-request fuzz-client-reply fuzz-config \
-               fuzz-cmdline fuzz-fec
+               fuzz-cmdline fuzz-fec fuzz-metrics
 fuzzobj = $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(1))
 
 $(FUZZ_B)/obj/%.o: %.c
@@ -151,6 +151,8 @@ $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-cmdline: $(call fuzzobj,fuzz/fuzz-cmdline.c client/session.c \
+                           $(COMMON_SRC) $(PROTO_SRC))
+$(FUZZ_B)/fuzz-metrics: $(call fuzzobj,fuzz/fuzz-metrics.c client/metrics.c \
                            $(COMMON_SRC) $(PROTO_SRC))
 $(addprefix $(FUZZ_B)/,$(FUZZERS)):
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
