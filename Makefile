@@ -52,7 +52,7 @@ SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/pace.c daemon/srcrate.c daemon/ratectl.c daemon/seen.c \
               daemon/metrics.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
-CLIENT_SRC := client/dnbd-client.c client/session.c
+CLIENT_SRC := client/dnbd-client.c client/session.c client/metrics.c
 FORGE_SRC  := tests/tools/dnbd-forge.c
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 
@@ -132,7 +132,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
                -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_B      := build/fuzz
 FUZZERS     := fuzz-wire fuzz-server-request fuzz-client-reply fuzz-config \
-               fuzz-cmdline fuzz-fec
+               fuzz-cmdline fuzz-fec fuzz-metrics
 fuzzobj = $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(1))
 
 $(FUZZ_B)/obj/%.o: %.c
@@ -152,6 +152,8 @@ $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-cmdline: $(call fuzzobj,fuzz/fuzz-cmdline.c client/session.c \
+                           $(COMMON_SRC) $(PROTO_SRC))
+$(FUZZ_B)/fuzz-metrics: $(call fuzzobj,fuzz/fuzz-metrics.c client/metrics.c \
                            $(COMMON_SRC) $(PROTO_SRC))
 $(addprefix $(FUZZ_B)/,$(FUZZERS)):
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
@@ -220,6 +222,8 @@ install: all
 	install -D -m 644 dracut-module/90dnbd/60-dnbd.rules $(DESTDIR)/usr/lib/udev/rules.d/60-dnbd.rules
 	install -D -m 644 dist/systemd/dnbd-server@.service $(DESTDIR)/etc/systemd/system/dnbd-server@.service
 	install -D -m 644 dist/systemd/example.conf $(DESTDIR)/etc/dnbd/example.conf
+	install -D -m 644 dist/systemd/dnbd-client-metrics.service $(DESTDIR)/etc/systemd/system/dnbd-client-metrics.service
+	install -D -m 644 dist/systemd/dnbd-client-metrics.timer $(DESTDIR)/etc/systemd/system/dnbd-client-metrics.timer
 
 clean:
 	rm -rf build

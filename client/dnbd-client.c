@@ -6,6 +6,8 @@
  *   dnbd-client -d /dev/dnbd0 -b 239.0.0.1 [-c cachefile]
  *   dnbd-client -d /dev/dnbd0 -u
  *   dnbd-client -d /dev/dnbd0 -c cachefile
+ * and one of its own for monitoring (client/metrics.c):
+ *   dnbd-client --metrics /var/lib/prometheus/node-exporter/dnbd.prom
  * Binding finds the image with the userspace protocol core (the same as
  * dnbd-cat), prints the servers that announce it, then hands the socket
  * and the image to the driver (DNBD_IOC_BIND, kmod/dnbd_ioctl.h) and
@@ -25,16 +27,19 @@
 #include "dnbd_ioctl.h"
 #include "session.h"
 #include "keyfile.h"
+#include "metrics.h"
 #include "util.h"
 
 enum { EXIT_USAGE = 2 };
-enum { MODE_NONE, MODE_BIND, MODE_UNBIND, MODE_CACHE, MODE_STATUS };
+enum { MODE_NONE, MODE_BIND, MODE_UNBIND, MODE_CACHE, MODE_STATUS,
+       MODE_METRICS };
 
 struct args {
 	struct session_opts so;
 	const char *device;
 	const char *cache;
 	const char *image;
+	const char *metrics;
 	uint64_t discover_us;
 	uint32_t io_timeout_ms;
 	int mode;
@@ -48,12 +53,15 @@ static void usage(FILE *f)
 "    or dnbd-client -d device -u\n"
 "    or dnbd-client -d device -c <file>\n"
 "    or dnbd-client -d device -s\n"
+"    or dnbd-client --metrics <file>\n"
 "\n"
 "  -d|--device   <device>   /dev/dnbdN\n"
 "  -b|--bind     <address>  multicast group, or unicast server address(es)\n"
 "  -u|--unbind              detach the image (reads in flight fail)\n"
 "  -c|--cache    <file>     cache file or block device (kept across binds)\n"
 "  -s|--status              show what the device is bound to\n"
+"     --metrics  <file>     write every device's counters for Prometheus\n"
+"                           (node_exporter textfile; - for stdout)\n"
 "  -I|--iface    <name>     interface for multicast\n"
 "  -p|--port     <port>     UDP port (default 5001)\n"
 "     --image    <name>     image to bind (needed if a group has several)\n"
@@ -311,12 +319,12 @@ static int do_status(int dev, const struct args *a)
 
 /* ---- command line ------------------------------------------------------------ */
 
-enum { O_IMAGE = 256, O_TIMEOUT, O_DISCOVER };
+enum { O_IMAGE = 256, O_TIMEOUT, O_DISCOVER, O_METRICS };
 
 static int set_mode(struct args *a, int mode)
 {
 	if (a->mode && a->mode != mode) {
-		log_err("give one of -b, -u, -c (alone) and -s");
+		log_err("give one of -b, -u, -c (alone), -s and --metrics");
 		return -1;
 	}
 	a->mode = mode;
@@ -334,6 +342,7 @@ static int parse_args(struct args *a, int argc, char **argv)
 		{ "image", required_argument, NULL, O_IMAGE },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "discover", required_argument, NULL, O_DISCOVER },
+		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -368,6 +377,11 @@ static int parse_args(struct args *a, int argc, char **argv)
 				return -1;
 			break;
 		case O_IMAGE: a->image = optarg; break;
+		case O_METRICS:
+			if (set_mode(a, MODE_METRICS))
+				return -1;
+			a->metrics = optarg;
+			break;
 		case O_TIMEOUT:
 			if (!parse_range(optarg, 0, 86400, &v))
 				goto bad;
@@ -399,6 +413,13 @@ static int parse_args(struct args *a, int argc, char **argv)
 		log_err("-u and -c do not go together");
 		return -1;
 	}
+	if (a->mode == MODE_METRICS) {
+		if (a->device || a->cache) {
+			log_err("--metrics reads every device: give it alone");
+			return -1;
+		}
+		return 0;
+	}
 	if (!a->device || !a->mode) {
 		usage(stderr);
 		return -1;
@@ -417,6 +438,8 @@ int main(int argc, char **argv)
 	log_init("dnbd-client", 0);
 	if (!crc32c_from_env() || parse_args(&a, argc, argv))
 		return EXIT_USAGE;
+	if (a.mode == MODE_METRICS)
+		return metrics_run(a.metrics);
 	dev = open_device(a.device);
 	if (dev < 0)
 		return 1;

@@ -455,6 +455,50 @@ def gen_fec():
         write(h, name, d)
 
 
+# ---- fuzz-metrics: [control] image NUL image_id NUL revision NUL ---------
+# ---- cache_hits NUL servers NUL counters (the sysfs files) --------------
+
+def metrics_input(ctl, image=b"debian", image_id=b"0x1234abcd5678ef90\n",
+                  revision=b"3\n", hits=b"17\n", servers=b"", counters=b""):
+    return bytes([ctl]) + b"\0".join([image, image_id, revision, hits,
+                                      servers, counters])
+
+
+def gen_metrics():
+    h = "fuzz-metrics"
+    clean(h)
+    srv = (b"1 10.0.0.1:5001 up 1500 100\n"
+           b"2 10.0.0.2:5001 down 0 0\n")
+    ctr = b"".join(b"%s %d\n" % (n, i * 1000 + 7) for i, n in enumerate([
+        b"hellos_sent", b"requests_sent", b"reads_completed",
+        b"bytes_received", b"timeouts", b"failovers", b"cache_hits",
+        b"requests", b"bytes_read", b"cachefile_hits", b"rx_datagrams"]))
+    seeds = {
+        "bound": metrics_input(0, servers=srv, counters=ctr),
+        "two-devices": metrics_input(1, servers=srv, counters=ctr),
+        "with-unbound": metrics_input(3, servers=srv, counters=ctr),
+        "unbound": metrics_input(2, image=b""),
+        "escaping": metrics_input(0, image=b'a"b\\c\n', counters=ctr),
+        "unknown-counter": metrics_input(
+            0, counters=b"a_newer_counter 5\nreads_completed 1\n"),
+        "max-values": metrics_input(
+            0, servers=b"65535 255.255.255.255:65535 up 18446744073709551615 "
+            b"18446744073709551615\n",
+            counters=b"reads_completed 18446744073709551615\n"),
+        "bad-lines": metrics_input(
+            0, servers=b"x\n1 10.0.0.1:5001 up 1\n70000 1.2.3.4:5 up 1 1\n"
+            b"3 a b c d\n1 10.0.0.1:5001 up 1 1\n1 10.0.0.9:1 up 2 2\n",
+            counters=b"Bad 1\nx -1\nx 18446744073709551616\nx 1 2\n"
+            b"server_up 1\nx 1\nx 2\n\n   \nx\t3\n"),
+        "bad-one-line-files": metrics_input(
+            1, image_id=b"0xZZ\n", revision=b"-1\n", hits=b"1\n2\n",
+            counters=ctr),
+        "bad-image": metrics_input(0, image=b"two\nlines\n", counters=ctr),
+    }
+    for name, d in seeds.items():
+        write(h, name, d)
+
+
 def main():
     gen_wire()
     gen_server()
@@ -462,6 +506,7 @@ def main():
     gen_config()
     gen_cmdline()
     gen_fec()
+    gen_metrics()
     total = 0
     for dirpath, _, files in os.walk(ROOT):
         for f in files:

@@ -25,7 +25,8 @@ set -euo pipefail
 # binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.  The
 # fuzzers in fuzz/ (tests/unit/t-fuzz.sh): clang-14, which brings libFuzzer
 # and the sanitizer runtimes.  The metrics and the live lab page: a
-# Prometheus parser (python3-prometheus-client) and headless Chromium with
+# Prometheus parser (python3-prometheus-client: tests/net/t-metrics.sh,
+# tests/unit/t-client-metrics.sh) and headless Chromium with
 # its WebDriver (chromium, chromium-driver, python3-selenium).
 REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms

@@ -6,6 +6,8 @@
 # exports the random image slowly on another port.  The guest
 # (vm-tests/guest/t-kmod.sh):
 #   - reads the whole image through /dev/dnbd0 and checks its sha256,
+#   - writes the counters for Prometheus (dnbd-client --metrics) from the
+#     driver's sysfs files: no warning, dnbd0's reads and server 1 up,
 #   - mounts the squashfs from /dev/dnbd1 and checks a file,
 #   - fills a cache file, rebinds, and reads everything from it (counters),
 #   - adds a cache file to a bound device (dnbd-client -c alone),

@@ -58,6 +58,18 @@ info "rx: $(counter dnbd0 rx_receives) receives of" \
 	fail "$(counter dnbd0 drop_own) own requests looped back to dnbd0"
 ok "UDP GRO batches and direct reads used, no own requests heard"
 
+# The counters for Prometheus, from the real driver's sysfs files: they
+# parse without a warning, dnbd0's reads and server 1 are there.
+dnbd-client --metrics /tmp/dnbd.prom 2>/tmp/err || fail "--metrics: $(cat /tmp/err)"
+[ -s /tmp/err ] && fail "--metrics warned: $(cat /tmp/err)"
+grep -q '^dnbd_client_reads_completed_total{device="dnbd0",image="rand"} [1-9][0-9]*$' \
+	/tmp/dnbd.prom || fail "--metrics: no reads_completed for dnbd0: $(cat /tmp/dnbd.prom)"
+grep -q '^dnbd_client_server_up{device="dnbd0",image="rand",server_id="1",address="[0-9.]*:[0-9]*"} 1$' \
+	/tmp/dnbd.prom || fail "--metrics: server 1 of dnbd0 not up"
+grep -q '^dnbd_client_device_bound{device="dnbd1"} 0$' /tmp/dnbd.prom ||
+	fail "--metrics: dnbd1 not reported unbound"
+ok "dnbd-client --metrics: $(grep -c '^dnbd_client_' /tmp/dnbd.prom) samples, no warning"
+
 # Without GRO (module parameter gro=0, read at bind): one datagram per
 # receive, the same bytes.
 echo 0 >/sys/module/dnbd/parameters/gro || fail "cannot set gro=0"
