@@ -15,6 +15,7 @@
 
 # ipxe_cmdline NAME GROUP DIR: DIR/NAME.cmdline (written by dnbd-mkimage)
 # with its dnbd.root= address replaced by GROUP:PORT, image=NAME forced,
+# dnbd.booted= pointing at the appliance's live page (dnbd.cmdline(7)),
 # then the appliance's and the image's append= settings.
 ipxe_cmdline() {
 	n=$1 g=$2 d=$3 out="initrd=$1.initrd BOOTIF=01-\${netX/mac:hexhyp}"
@@ -34,7 +35,8 @@ ipxe_cmdline() {
 	for o in $(echo "$opts" | tr , ' '); do
 		case "$o" in image=*) ;; *) keep="$keep,$o" ;; esac
 	done
-	out="$out dnbd.root=$g:$C_PORT,$keep$rest"
+	# dnbd.booted=: the booted client tells the live page it is up.
+	out="$out dnbd.root=$g:$C_PORT,$keep dnbd.booted=http://$C_ADDR/booted$rest"
 	[ -n "$C_APPEND" ] && out="$out $C_APPEND"
 	eval "extra=\${C_APPEND_$(echo "$n" | tr .- __):-}"
 	# shellcheck disable=SC2154

@@ -9,6 +9,8 @@
 #   dnbd-generator.sh  systemd: sysroot.mount
 #   dnbd-overlay.sh    pre-pivot hook 10: overlayfs over the root
 #   dnbd-netkeep.sh    pre-pivot hook 20: the DHCP address outlives its lease
+#   dnbd-booted.sh     pre-pivot hook 30: dnbd.booted=, a unit that reports
+#                      "up" at multi-user.target
 
 # called by dracut
 # DNBD_CLIENT=/path/to/dnbd-client picks a binary that is not installed
@@ -52,6 +54,7 @@ install() {
 	inst_script "$moddir/dnbdroot.sh" /sbin/dnbdroot
 	inst_hook pre-pivot 10 "$moddir/dnbd-overlay.sh"
 	inst_hook pre-pivot 20 "$moddir/dnbd-netkeep.sh"
+	inst_hook pre-pivot 30 "$moddir/dnbd-booted.sh"
 	if dracut_module_included "systemd-initrd"; then
 		inst_script "$moddir/dnbd-generator.sh" \
 			"$systemdutildir/system-generators/dracut-dnbd-generator"

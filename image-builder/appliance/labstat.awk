@@ -8,12 +8,14 @@
 # inside, so that the page needs one request:
 #   {"updated":T,"clients":[{"mac":"..","ip":"..","hostname":"..",
 #     "arch":"bios|efi","boots":N,"dhcp":T,"ipxe":T,"kernel":T,
-#     "initrd":T}, ...],"server":{...dnbd-server --stats...}}
+#     "initrd":T,"running":T}, ...],"server":{...dnbd-server --stats...}}
 # T: Unix seconds when this boot of the client reached the stage (0: not
 # yet).  Stages of one boot, in order: an address (DHCPACK), iPXE (a DHCP
 # exchange of iPXE, or boot.ipxe fetched), the kernel and the initramfs
-# fetched over HTTP.  The page takes "root bound" and "running" from
-# dnbd-server's stats file.  A PXE firmware's DHCP from a client that had
+# fetched over HTTP, and "running": the booted system fetched /booted
+# (dnbd.booted=, which boot.ipxe sets; the dracut module's unit does it at
+# multi-user.target).  The page takes "root bound" from dnbd-server's
+# stats file.  A PXE firmware's DHCP from a client that had
 # fetched its kernel starts a new boot.  At most MAXC clients (the oldest
 # is forgotten); lines that match nothing are ignored.
 BEGIN {
@@ -39,6 +41,7 @@ function client(mac,    i, old, oldest) {
 	cmac[i] = mac
 	cip[i] = ""; chost[i] = ""; carch[i] = ""; boots[i] = 0
 	t_dhcp[i] = 0; t_ipxe[i] = 0; t_kernel[i] = 0; t_initrd[i] = 0
+	t_running[i] = 0
 	seen[i] = now
 	return i
 }
@@ -46,6 +49,7 @@ function client(mac,    i, old, oldest) {
 function newboot(i) {
 	boots[i]++
 	t_dhcp[i] = 0; t_ipxe[i] = 0; t_kernel[i] = 0; t_initrd[i] = 0
+	t_running[i] = 0
 }
 
 # The word after "key" in the line, or "".
@@ -82,9 +86,10 @@ function write(    i, f, sep) {
 	for (i = 1; i <= n; i++) {
 		printf "%s{\"mac\":%s,\"ip\":%s,\"hostname\":%s,\"arch\":%s," \
 			"\"boots\":%d,\"dhcp\":%d,\"ipxe\":%d,\"kernel\":%d," \
-			"\"initrd\":%d}", sep, jstr(cmac[i]), jstr(cip[i]),
-			jstr(chost[i]), jstr(carch[i]), boots[i], t_dhcp[i],
-			t_ipxe[i], t_kernel[i], t_initrd[i] > f
+			"\"initrd\":%d,\"running\":%d}", sep, jstr(cmac[i]),
+			jstr(cip[i]), jstr(chost[i]), jstr(carch[i]), boots[i],
+			t_dhcp[i], t_ipxe[i], t_kernel[i], t_initrd[i],
+			t_running[i] > f
 		sep = ","
 	}
 	printf "],\"server\":%s}\n", server() > f
@@ -200,5 +205,7 @@ $0 == "TICK" {
 		t_kernel[i] = now
 	else if (u ~ /^\/images\/.*\.initrd$/)
 		t_initrd[i] = now
+	else if (u ~ /^\/booted(\?|$)/)
+		t_running[i] = now
 	next
 }

@@ -42,11 +42,13 @@ def browser(tmp):
 
 
 def stages(drv):
-    """{mac or ip: stage} of the rows the page shows now."""
+    """{mac or ip: (stage, READs)} of the rows the page shows now."""
     out = {}
     for row in drv.find_elements(By.CSS_SELECTOR, "#clients tbody tr[data-stage]"):
         key = row.get_attribute("data-mac") or row.get_attribute("data-ip")
-        out[key] = row.get_attribute("data-stage")
+        cells = row.find_elements(By.TAG_NAME, "td")
+        reads = cells[5].text if len(cells) > 5 else ""
+        out[key] = (row.get_attribute("data-stage"), reads)
     return out
 
 
@@ -69,18 +71,21 @@ def main():
             last = {}
             done = False
             until_t = None
+            reads_now = {}
             while time.monotonic() - t0 < args.timeout:
                 try:
                     now = stages(drv)
                 except Exception:  # the page replaced the row meanwhile
                     time.sleep(0.5)
                     continue
-                for k, v in sorted(now.items()):
+                for k, (v, reads) in sorted(now.items()):
                     if last.get(k) != v:
-                        print("%6.1f s %s: %s" % (time.monotonic() - t0, k, v),
+                        print("%6.1f s %s: %s (%s READs)"
+                              % (time.monotonic() - t0, k, v, reads or 0),
                               flush=True)
-                last = now
-                running = (all(now.get(m) == "running" for m in want)
+                last = {k: v for k, (v, _) in now.items()}
+                reads_now = {k: r for k, (_, r) in now.items()}
+                running = (all(last.get(m) == "running" for m in want)
                            if want else bool(now))
                 if running and not done:
                     print("%6.1f s all expected clients run" %
@@ -104,6 +109,9 @@ def main():
                     errors.append(entry["message"])
             status = drv.find_element(By.ID, "status").text
             print("page status: %s" % status)
+            for k in sorted(last):
+                print("at the end %s: %s (%s READs)"
+                      % (k, last[k], reads_now.get(k) or 0))
         finally:
             drv.quit()
     if errors:

@@ -138,13 +138,13 @@ EOF
 
 	# The client command line.
 	out=$(shrun $SH "conf_defaults; C_APPEND='console=ttyS0'; C_APPEND_demo='x=1'; ipxe_cmdline demo 239.5.5.5 '$W/img1'")
-	want='initrd=demo.initrd BOOTIF=01-${netX/mac:hexhyp} dnbd.root=239.5.5.5:5001,image=demo,fstype=erofs dnbd.verity=abc123,hashoffset=4096 quiet console=ttyS0 x=1'
+	want='initrd=demo.initrd BOOTIF=01-${netX/mac:hexhyp} dnbd.root=239.5.5.5:5001,image=demo,fstype=erofs dnbd.booted=http://10.33.0.1/booted dnbd.verity=abc123,hashoffset=4096 quiet console=ttyS0 x=1'
 	[[ "$out" == "$want" ]] && ok || bad "$SH cmdline: $out"
 	out=$(shrun $SH "conf_defaults; C_APPEND=''; ipxe_cmdline lab 239.5.5.6 '$W/img1'" 2>"$W/err")
-	[[ "$out" == 'initrd=lab.initrd BOOTIF=01-${netX/mac:hexhyp} dnbd.root=239.5.5.6:5001,image=lab rd.retry=60' ]] && ok || bad "$SH cmdline lab: $out"
+	[[ "$out" == 'initrd=lab.initrd BOOTIF=01-${netX/mac:hexhyp} dnbd.root=239.5.5.6:5001,image=lab dnbd.booted=http://10.33.0.1/booted rd.retry=60' ]] && ok || bad "$SH cmdline lab: $out"
 	grep -q "skipped (unusual characters)" "$W/err" && ok || bad "$SH: no warning for a skipped token"
 	out=$(shrun $SH "conf_defaults; C_APPEND=''; ipxe_cmdline extra 239.5.5.7 '$W/img2'")
-	[[ "$out" == 'initrd=extra.initrd BOOTIF=01-${netX/mac:hexhyp} dnbd.root=239.5.5.7:5001,image=extra' ]] && ok || bad "$SH cmdline without .cmdline: $out"
+	[[ "$out" == 'initrd=extra.initrd BOOTIF=01-${netX/mac:hexhyp} dnbd.root=239.5.5.7:5001,image=extra dnbd.booted=http://10.33.0.1/booted' ]] && ok || bad "$SH cmdline without .cmdline: $out"
 
 	# boot.ipxe: one bootable image, no menu; two with a timeout, a menu.
 	out=$(shrun $SH "conf_defaults; conf_set image demo; conf_images '$W/img1'; gen_boot_ipxe")

@@ -157,5 +157,38 @@ if command -v mksquashfs >/dev/null; then
 	[[ -z "$(run "" "dnbd_squashfs_end $t/f" || true)" ]] || { echo "FAIL: random data taken for a squashfs"; bad=1; }
 	rm -rf "$t"
 fi
+# dnbd-booted.sh (pre-pivot 30) in a private /run (its own mount namespace):
+# the unit it writes for dnbd.booted=, enabled for multi-user.target and
+# valid for systemd; nothing for a bad URL or a root dnbd did not bind.
+booted() { # CMDLINE BOUND: the unit written (or nothing) and the hook's words
+	CMDLINE=$1 BOUND=$2 unshare -m dash -c '
+		mount -t tmpfs none /run && mkdir -p /run/dnbd || exit 1
+		[ "$BOUND" = yes ] && : >/run/dnbd/bound
+		echo lo >/run/dnbd/netif
+		getarg() { for w in $CMDLINE; do case "$w" in "$1"*) echo "${w#"$1"}"; return 0;; esac; done; return 1; }
+		warn() { echo "warn: $*"; }
+		info() { echo "info: $*"; }
+		. '"$MOD"'/dnbd-booted.sh
+		u=/run/systemd/system/dnbd-booted.service
+		[ -f $u ] || exit 0
+		[ "$(readlink /run/systemd/system/multi-user.target.wants/dnbd-booted.service)" = ../dnbd-booted.service ] ||
+			echo "not enabled"
+		cat $u
+		systemd-analyze verify --man=no $u 2>&1 | sed "s/^/verify: /"'
+}
+out=$(booted "dnbd.root=239.0.0.1 dnbd.booted=http://10.33.0.1/booted" yes)
+grep -qF "ExecStart=/bin/bash -c 'exec 3<>/dev/tcp/10.33.0.1/80 && printf \"GET /booted?mac=00:00:00:00:00:00 HTTP/1.0" <<<"$out" &&
+	grep -q '^After=multi-user.target' <<<"$out" && ! grep -q "not enabled\|^verify:" <<<"$out" ||
+	{ echo "FAIL: dnbd.booted= wrote no valid enabled unit:"; echo "$out"; bad=1; }
+out=$(booted "dnbd.booted=http://10.33.0.1:8080/x/up" yes)
+grep -q "/dev/tcp/10.33.0.1/8080 && printf \"GET /x/up?" <<<"$out" ||
+	{ echo "FAIL: dnbd.booted= with a port: $out"; bad=1; }
+for u in 'http://10.33.0.1/a;reboot' 'ftp://10.33.0.1/x' 'http://10.33.0.1:8x/y' 'http://h$(id)/z'; do
+	out=$(booted "dnbd.booted=$u" yes)
+	grep -q "^warn: dnbd: dnbd.booted=" <<<"$out" && ! grep -q ExecStart <<<"$out" ||
+		{ echo "FAIL: dnbd.booted=$u was not refused: $out"; bad=1; }
+done
+out=$(booted "dnbd.booted=http://10.33.0.1/booted" no)
+[[ -z "$out" ]] || { echo "FAIL: dnbd.booted= acted for a root dnbd did not bind: $out"; bad=1; }
 ((bad == 0)) && echo "ok: 90dnbd parses every form and refuses the bad ones"
 exit $bad

@@ -9,10 +9,11 @@
 #      snponly.efi's iPXE) up to iPXE, c3 fetched its kernel and then
 #      rebooted (a PXE ROM's DHCP: a second boot, stages cleared); a hostile
 #      host name stays valid JSON; garbage lines change nothing.
+#      c1 also fetched /booted (dnbd.booted=: it runs); c4 did not.
 #   2. The page (lab.html) in headless Chromium, served by busybox httpd
-#      in a network namespace with that lab.json: c1 "running" (the
-#      server's entry settled), c2 "iPXE", c3 "DHCP", a client only the
-#      server knows "root bound"; no console errors.
+#      in a network namespace with that lab.json: c1 "running", c2
+#      "iPXE", c3 "DHCP", c4 "root bound" with its reads settled, a client
+#      only the server knows "root bound"; no console errors.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 AP=$REPO/image-builder/appliance
@@ -61,6 +62,7 @@ get() { # PEER URL CODE
 	echo 'Nov 29 03:22:22 dnsmasq-tftp[1798]: sent /srv/tftp/snponly.efi to 10.33.0.102'
 	ack 23 52:54:00:00:00:02 10.33.0.102 "" pxe ipxe efi64
 	ack 31 52:54:00:00:00:03 10.33.0.103 'bad"name\' pxe ipxe bios
+	ack 41 52:54:00:00:00:04 10.33.0.104 pc04 pxe ipxe bios
 	echo 'garbage: DHCPACK( with nothing after'
 	d "99 DHCPACK(eth0) 10.33.0.199 not-a-mac"
 } >"$W/dnsmasq.log"
@@ -70,11 +72,14 @@ get '[::ffff:10.33.0.101]:40003' /images/demo.initrd 200
 get 10.33.0.102:40004 /images/demo.vmlinuz 404
 get 10.33.0.103:40005 /images/demo.vmlinuz 200
 echo '10.33.0.104:40006: response:200' >>"$W/httpd.log"
+get '[::ffff:10.33.0.104]:40007' /images/demo.vmlinuz 200
+get '[::ffff:10.33.0.104]:40008' /images/demo.initrd 200
+get '[::ffff:10.33.0.101]:40009' /booted 200
 mkdir -p "$W/http/status"
 # dnbd-server's stats file as it writes it (see dnbd-server(8)): c1 read
 # and settled; 10.33.0.150 booted without this DHCP server, still reading.
 cat >"$W/http/status/dnbd-server.json" <<'JSON'
-{"server_id":1,"uptime_s":300,"rate":0,"qdelay_ms":0,"counters":{"requests":120,"requests_retry":3,"segments_rerequested":9,"repairs":2,"parity_sent":4,"parity_proactive":0,"duplicates_suppressed":50,"errors_sent":0,"crc_failures":0,"send_errors":0},"images":[{"name":"demo","path":"/x","id":"0x1","size":104857600,"revision":1,"group":"239.33.0.1","port":5001,"requests":120,"segments_sent":9000,"data_bytes_sent":12600000,"changed":false}],"clients":[{"address":"10.33.0.101","image":"demo","first_s":0.5,"last_s":0.2,"last_read_s":0.4,"settled":true,"hellos":40,"reads":100,"segments":8000,"retries":3,"repairs":2},{"address":"10.33.0.150","image":"demo","first_s":0.3,"last_s":0.1,"last_read_s":0.1,"settled":false,"hellos":2,"reads":20,"segments":1000,"retries":0,"repairs":0}],"replicas":[{"id":2,"address":"10.33.0.2","first_s":200.0,"last_s":1.0,"datagrams":5000}]}
+{"server_id":1,"uptime_s":300,"rate":0,"qdelay_ms":0,"counters":{"requests":120,"requests_retry":3,"segments_rerequested":9,"repairs":2,"parity_sent":4,"parity_proactive":0,"duplicates_suppressed":50,"errors_sent":0,"crc_failures":0,"send_errors":0},"images":[{"name":"demo","path":"/x","id":"0x1","size":104857600,"revision":1,"group":"239.33.0.1","port":5001,"requests":120,"segments_sent":9000,"data_bytes_sent":12600000,"changed":false}],"clients":[{"address":"10.33.0.101","image":"demo","first_s":0.5,"last_s":0.2,"last_read_s":0.4,"settled":true,"hellos":40,"reads":100,"segments":8000,"retries":3,"repairs":2},{"address":"10.33.0.104","image":"demo","first_s":0.5,"last_s":0.2,"last_read_s":0.4,"settled":true,"hellos":40,"reads":90,"segments":7000,"retries":0,"repairs":0},{"address":"10.33.0.150","image":"demo","first_s":0.3,"last_s":0.1,"last_read_s":0.1,"settled":false,"hellos":2,"reads":20,"segments":1000,"retries":0,"repairs":0}],"replicas":[{"id":2,"address":"10.33.0.2","first_s":200.0,"last_s":1.0,"datagrams":5000}]}
 JSON
 run_labstat() { # the logs, then the reboot of c3, with ticks between
 	{
@@ -89,16 +94,18 @@ run_labstat || fail "labstat.awk failed"
 L=$W/http/status/lab.json
 jq -e . "$L" >/dev/null || fail "lab.json is not JSON: $(cat "$L")"
 c() { jq -r --arg m "$1" ".clients[] | select(.mac == \$m) | $2" "$L"; }
-[[ $(jq '.clients | length' "$L") == 3 ]] || fail "not 3 clients: $(jq -c .clients "$L")"
+[[ $(jq '.clients | length' "$L") == 4 ]] || fail "not 4 clients: $(jq -c .clients "$L")"
 [[ $(c 52:54:00:00:00:01 '[.ip, .hostname, .arch, .boots] | join(" ")') == "10.33.0.101 pc01 bios 1" ]] ||
 	fail "c1: $(c 52:54:00:00:00:01 .)"
-c 52:54:00:00:00:01 '.dhcp > 0 and .ipxe > 0 and .kernel > 0 and .initrd > 0' | grep -qx true ||
-	fail "c1 did not reach kernel and initrd: $(c 52:54:00:00:00:01 .)"
+c 52:54:00:00:00:01 '.dhcp > 0 and .ipxe > 0 and .kernel > 0 and .initrd > 0 and .running > 0' | grep -qx true ||
+	fail "c1 did not reach kernel, initrd and running: $(c 52:54:00:00:00:01 .)"
+c 52:54:00:00:00:04 '.kernel > 0 and .initrd > 0 and .running == 0' | grep -qx true ||
+	fail "c4 (kernel and initrd, no /booted) wrong: $(c 52:54:00:00:00:04 .)"
 c 52:54:00:00:00:02 '.arch == "efi" and .ipxe > 0 and .kernel == 0' | grep -qx true ||
 	fail "c2 (UEFI, kernel 404) wrong: $(c 52:54:00:00:00:02 .)"
 c 52:54:00:00:00:03 '.boots == 2 and .kernel == 0 and .hostname == "pc03" and .ipxe == 0' | grep -qx true ||
 	fail "c3's reboot not seen: $(c 52:54:00:00:00:03 .)"
-jq -e '.server.server_id == 1 and (.server.clients | length) == 2' "$L" >/dev/null ||
+jq -e '.server.server_id == 1 and (.server.clients | length) == 3' "$L" >/dev/null ||
 	fail "dnbd-server's stats are not inside lab.json"
 # The hostile host name, before the reboot renamed c3: escaped, still JSON.
 { cat "$W/dnsmasq.log"; echo TICK; } | busybox awk -v OUT="$W/h.json" \
@@ -123,8 +130,10 @@ cat "$W/page.log"
 row() { grep -o "<tr data-mac=\"$1\" data-ip=\"[^\"]*\" data-stage=\"[^\"]*\"" "$W/dom.html" | sed 's/.*data-stage="//; s/"$//'; }
 [[ $(row 52:54:00:00:00:02) == iPXE ]] || fail "c2 shows '$(row 52:54:00:00:00:02)', not iPXE"
 [[ $(row 52:54:00:00:00:03) == DHCP ]] || fail "c3 shows '$(row 52:54:00:00:00:03)', not DHCP"
+[[ $(row 52:54:00:00:00:04) == "root bound" ]] || fail "c4 shows '$(row 52:54:00:00:00:04)', not root bound"
+grep -q 'reads settled' "$W/dom.html" || fail "c4's settled reads are not shown"
 grep -q 'data-mac="" data-ip="10.33.0.150" data-stage="root bound"' "$W/dom.html" ||
 	fail "the server-only client 10.33.0.150 is not shown as root bound"
 grep -q '<td>10.33.0.2</td>' "$W/dom.html" || fail "replica 10.33.0.2 not shown"
 [[ -s "$W/page.png" ]] || fail "no screenshot"
-echo "ok: the page shows c1 running, c2 at iPXE, c3 rebooting at DHCP, a server-only client bound, the replica; no console errors"
+echo "ok: the page shows c1 running, c2 at iPXE, c3 rebooting at DHCP, c4 bound and settled, a server-only client bound, the replica; no console errors"
