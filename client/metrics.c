@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "stats.h"
 #include "util.h"
 
 #define PREFIX "dnbd_client_"
@@ -321,17 +322,26 @@ static bool counter_line(struct metrics *m, struct metrics_dev *d,
 	return true;
 }
 
-unsigned int metrics_parse_counters(struct metrics *m, struct metrics_dev *d,
-				    const char *buf, size_t len)
+/* Every non-blank line of buf through one; the number it refused. */
+static unsigned int parse_lines(struct metrics *m, struct metrics_dev *d,
+				const char *buf, size_t len,
+				bool (*one)(struct metrics *,
+					    struct metrics_dev *, struct tok))
 {
 	unsigned int skipped = 0;
 	struct tok line;
 	size_t pos = 0;
 
 	while (next_line(buf, len, &pos, &line))
-		if (!blank(line) && !counter_line(m, d, line))
+		if (!blank(line) && !one(m, d, line))
 			skipped++;
 	return skipped;
+}
+
+unsigned int metrics_parse_counters(struct metrics *m, struct metrics_dev *d,
+				    const char *buf, size_t len)
+{
+	return parse_lines(m, d, buf, len, counter_line);
 }
 
 static bool has_server(const struct metrics_dev *d, uint16_t id)
@@ -383,14 +393,7 @@ static bool server_line(struct metrics *m, struct metrics_dev *d,
 unsigned int metrics_parse_servers(struct metrics *m, struct metrics_dev *d,
 				   const char *buf, size_t len)
 {
-	unsigned int skipped = 0;
-	struct tok line;
-	size_t pos = 0;
-
-	while (next_line(buf, len, &pos, &line))
-		if (!blank(line) && !server_line(m, d, line))
-			skipped++;
-	return skipped;
+	return parse_lines(m, d, buf, len, server_line);
 }
 
 int metrics_parse_image(struct metrics *m, struct metrics_dev *d,
@@ -628,31 +631,10 @@ void metrics_free(struct metrics *m)
 
 /* ---- the exposition format ----------------------------------------------- */
 
-static void family(FILE *f, const char *name, const char *type,
-		   const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-/* A label value: \\, \" and \n escaped, bytes outside ASCII as '?'. */
-static void label(FILE *f, const char *key, const char *v, bool first)
-{
-	fprintf(f, "%s%s=\"", first ? "" : ",", key);
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fprintf(f, "\\%c", *v);
-		else if (*v == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*v >= 0x20 && *v <= 0x7e ? *v : '?', f);
-	}
-	fputc('"', f);
-}
-
 static void dev_labels(FILE *f, const struct metrics_dev *d)
 {
-	label(f, "device", d->name, true);
-	label(f, "image", d->image, false);
+	prom_label(f, "device", d->name, true);
+	prom_label(f, "image", d->image, false);
 }
 
 static void server_labels(FILE *f, const struct metrics_dev *d,
@@ -662,8 +644,8 @@ static void server_labels(FILE *f, const struct metrics_dev *d,
 
 	snprintf(id, sizeof(id), "%u", s->id);
 	dev_labels(f, d);
-	label(f, "server_id", id, false);
-	label(f, "address", s->addr, false);
+	prom_label(f, "server_id", id, false);
+	prom_label(f, "address", s->addr, false);
 }
 
 static unsigned int n_bound(const struct metrics *m)
@@ -680,21 +662,21 @@ static void format_devices(const struct metrics *m, FILE *f)
 	const struct metrics_dev *d;
 	unsigned int i;
 
-	family(f, PREFIX "devices", "gauge",
+	prom_family(f, PREFIX "devices", "gauge",
 	       "dnbd block devices found in sysfs.");
 	fprintf(f, PREFIX "devices %u\n", m->n_devs);
 	if (!m->n_devs)
 		return;
-	family(f, PREFIX "device_bound", "gauge",
+	prom_family(f, PREFIX "device_bound", "gauge",
 	       "Whether the device is bound to an image (1) or not (0).");
 	for (i = 0; i < m->n_devs; i++) {
 		fputs(PREFIX "device_bound{", f);
-		label(f, "device", m->devs[i].name, true);
+		prom_label(f, "device", m->devs[i].name, true);
 		fprintf(f, "} %d\n", m->devs[i].bound);
 	}
 	if (!n_bound(m))
 		return;
-	family(f, PREFIX "device_info", "gauge",
+	prom_family(f, PREFIX "device_info", "gauge",
 	       "The image a bound device serves (always 1).");
 	for (i = 0; i < m->n_devs; i++) {
 		d = &m->devs[i];
@@ -702,8 +684,8 @@ static void format_devices(const struct metrics *m, FILE *f)
 			continue;
 		fputs(PREFIX "device_info{", f);
 		dev_labels(f, d);
-		label(f, "image_id", d->image_id, false);
-		label(f, "revision", d->revision, false);
+		prom_label(f, "image_id", d->image_id, false);
+		prom_label(f, "revision", d->revision, false);
 		fputs("} 1\n", f);
 	}
 }
@@ -721,7 +703,7 @@ static void format_cache(const struct metrics *m, FILE *f, bool hits)
 		if (hits ? !d->has_hits : !d->has_misses)
 			continue;
 		if (first)
-			family(f, name, "counter", hits ?
+			prom_family(f, name, "counter", hits ?
 			       "Segments served by the memory cache or the cache file." :
 			       "Segments found in neither cache.");
 		first = false;
@@ -755,7 +737,7 @@ static void format_servers(const struct metrics *m, FILE *f, int what)
 		for (j = 0; j < d->n_servers; j++) {
 			s = &d->servers[j];
 			if (first)
-				family(f, names[what], "gauge", helps[what]);
+				prom_family(f, names[what], "gauge", helps[what]);
 			first = false;
 			fprintf(f, "%s{", names[what]);
 			server_labels(f, d, s);
@@ -793,7 +775,7 @@ static void format_counter(const struct metrics *m, FILE *f,
 
 	snprintf(fam, sizeof(fam), PREFIX "%s_total", name);
 	if (help)
-		family(f, fam, "counter", help);
+		prom_family(f, fam, "counter", help);
 	else
 		fprintf(f, "# HELP %s dnbd driver counter %s (no help known "
 			"to this dnbd-client).\n# TYPE %s counter\n", fam,

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* stats.c - a small JSON writer for counters and stats files. */
+/*
+ * stats.c - small writers for counters: JSON (stats files) and the
+ * Prometheus text format (metrics files).
+ */
 #include "stats.h"
 
 #include <inttypes.h>
@@ -46,4 +49,24 @@ void text_counters(FILE *f, const char *prefix, const char *const *names,
 			col = 0;
 		}
 	}
+}
+
+void prom_family(FILE *f, const char *name, const char *type,
+		 const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void prom_label(FILE *f, const char *key, const char *v, bool first)
+{
+	fprintf(f, "%s%s=\"", first ? "" : ",", key);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v >= 0x20 && *v <= 0x7e ? *v : '?', f);
+	}
+	fputc('"', f);
 }

@@ -17,28 +17,8 @@
 #include <stdlib.h>
 
 #include "server.h"
+#include "stats.h"
 #include "util.h"
-
-/* A label value, escaped as the format asks (\\, \" and \n). */
-static void label(FILE *f, const char *v)
-{
-	fputc('"', f);
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			fprintf(f, "\\%c", *v);
-		else if (*v == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*v, f);
-	}
-	fputc('"', f);
-}
-
-static void family(FILE *f, const char *name, const char *type,
-		   const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
 
 static void image_series(FILE *f, const struct server *s, const char *name,
 			 const char *type, const char *help,
@@ -46,12 +26,12 @@ static void image_series(FILE *f, const struct server *s, const char *name,
 {
 	unsigned int i;
 
-	family(f, name, type, help);
+	prom_family(f, name, type, help);
 	for (i = 0; i < s->cfg.n_images; i++) {
 		const struct image *img = &s->cfg.images[i];
 
-		fprintf(f, "%s{server_id=\"%u\",image=", name, s->cfg.id);
-		label(f, img->name);
+		fprintf(f, "%s{server_id=\"%u\"", name, s->cfg.id);
+		prom_label(f, "image", img->name, false);
 		fprintf(f, "} %" PRIu64 "\n", value(img));
 	}
 }
@@ -86,36 +66,36 @@ static void server_metrics(FILE *f, const struct server *s, uint64_t now)
 	unsigned int id = s->cfg.id, i;
 	char name[96];
 
-	family(f, "dnbd_server_info", "gauge",
+	prom_family(f, "dnbd_server_info", "gauge",
 	       "The server's id and version; always 1");
 	fprintf(f, "dnbd_server_info{server_id=\"%u\",version=\""
 		DNBD_VERSION_STRING "\"} 1\n", id);
-	family(f, "dnbd_server_uptime_seconds", "gauge",
+	prom_family(f, "dnbd_server_uptime_seconds", "gauge",
 	       "Seconds since the server started");
 	fprintf(f, "dnbd_server_uptime_seconds{server_id=\"%u\"} %" PRIu64
 		"\n", id, (now - s->start_us) / 1000000u);
-	family(f, "dnbd_server_rate_bytes_per_second", "gauge",
+	prom_family(f, "dnbd_server_rate_bytes_per_second", "gauge",
 	       "The rate replies are paced at; 0: unpaced");
 	fprintf(f, "dnbd_server_rate_bytes_per_second{server_id=\"%u\"} %"
 		PRIu64 "\n", id, s->cfg.rate_control ? s->ratectl.rate :
 						       s->cfg.rate);
-	family(f, "dnbd_server_queue_delay_seconds", "gauge",
+	prom_family(f, "dnbd_server_queue_delay_seconds", "gauge",
 	       "Worst queueing delay readers reported in the last rate "
 	       "control period (--rate-control)");
 	fprintf(f, "dnbd_server_queue_delay_seconds{server_id=\"%u\"} %.3f\n",
 		id, s->ratectl.last_worst_ms / 1000.0);
-	family(f, "dnbd_server_clients", "gauge",
+	prom_family(f, "dnbd_server_clients", "gauge",
 	       "Clients heard from in the last 10 seconds");
 	fprintf(f, "dnbd_server_clients{server_id=\"%u\"} %u\n", id,
 		seen_active_clients(&s->seen, now));
-	family(f, "dnbd_server_replicas", "gauge",
+	prom_family(f, "dnbd_server_replicas", "gauge",
 	       "Other servers heard on the groups in the last 10 seconds");
 	fprintf(f, "dnbd_server_replicas{server_id=\"%u\"} %u\n", id,
 		seen_active_replicas(&s->seen, now));
 	for (i = 0; i < SC_MAX; i++) {
 		snprintf(name, sizeof(name), "dnbd_server_%s_total",
 			 srv_counter_names[i]);
-		family(f, name, "counter", srv_counter_help[i]);
+		prom_family(f, name, "counter", srv_counter_help[i]);
 		fprintf(f, "%s{server_id=\"%u\"} %" PRIu64 "\n", name, id,
 			atomic_load_explicit(&s->counters[i],
 					     memory_order_relaxed));
@@ -127,15 +107,14 @@ static void image_metrics(FILE *f, const struct server *s)
 	char group[ADDR_STRLEN];
 	unsigned int i;
 
-	family(f, "dnbd_image_info", "gauge",
+	prom_family(f, "dnbd_image_info", "gauge",
 	       "An exported image: its id, revision and group; always 1");
 	for (i = 0; i < s->cfg.n_images; i++) {
 		const struct image *img = &s->cfg.images[i];
 
 		addr_str(&img->group, group);
-		fprintf(f, "dnbd_image_info{server_id=\"%u\",image=",
-			s->cfg.id);
-		label(f, img->name);
+		fprintf(f, "dnbd_image_info{server_id=\"%u\"", s->cfg.id);
+		prom_label(f, "image", img->name, false);
 		fprintf(f, ",image_id=\"0x%016" PRIx64 "\",revision=\"%u\","
 			"group=\"%s\"} 1\n", img->id, img->revision, group);
 	}
