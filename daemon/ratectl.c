@@ -97,12 +97,21 @@ static bool rc_decide(struct ratectl *rc, uint64_t now, bool waited)
 	if (!reported) {
 		/*
 		 * Nobody reading: nothing to follow.  After RC_IDLE_US the
-		 * queue seen last is gone and the next readers may be others:
-		 * slow start again from the rate held (not from the start),
-		 * as TCP restarts after idle (RFC 5681 section 4.1).
+		 * queue seen last is gone and the next readers may be others,
+		 * behind another link: slow start again, from the start if
+		 * the rate held is above it, as TCP restarts after idle from
+		 * its restart window (RFC 5681 section 4.1).
 		 */
-		if (!rc->cap && now - rc->reported_us >= RC_IDLE_US)
+		if (!rc->cap && !rc->slow &&
+		    now - rc->reported_us >= RC_IDLE_US) {
+			uint64_t start = rc_max(RC_START, rc->floor);
+
 			rc->slow = true;
+			if (rc->rate > start) {
+				rc->rate = rc->prev = start;
+				return true;
+			}
+		}
 		return false;
 	}
 	rc->reported_us = now;

@@ -655,6 +655,9 @@ struct batch {
 	 */
 	size_t reserved;
 	uint64_t due, rate, due2, rate2;
+	/* Byte offset of datagram off_idx: pace_msgs() walks forward. */
+	size_t off;
+	unsigned int off_idx;
 };
 
 /* Is sk allowed a GSO train of datagrams of len bytes? */
@@ -770,14 +773,17 @@ static uint64_t batch_slot(const struct batch *b, size_t x)
  * bursts on its schedule, not at line rate into a slower link's queue.
  * Returns the end of those messages.
  */
-static unsigned int pace_msgs(const struct batch *b, unsigned int from)
+static unsigned int pace_msgs(struct batch *b, unsigned int from)
 {
-	size_t off = 0, bytes = 0, more;
+	size_t off, bytes = 0, more;
 	uint64_t chunk, slot, now;
 	unsigned int i, k;
 
-	for (i = 0; i < b->msg_first[from]; i++)
-		off += b->len[i];
+	/* Messages go out in order, and a GSO rebuild restarts at the
+	 * datagram it stopped at: the offset only moves forward. */
+	while (b->off_idx < b->msg_first[from])
+		b->off += b->len[b->off_idx++];
+	off = b->off;
 	chunk = pace_chunk(off < b->reserved ? b->rate : b->rate2);
 	i = from;
 	do {
@@ -807,6 +813,8 @@ static void batch_flush(struct server *s, struct image *img,
 	if (b->bytes > b->reserved)
 		batch_reserve(s, b->bytes - b->reserved, &b->due2, &b->rate2,
 			      &mark);
+	b->off = 0;
+	b->off_idx = 0;
 	done = paid = batch_build(s, sk, b, 0);
 	while (done < b->nmsg) {
 		if (done >= paid)

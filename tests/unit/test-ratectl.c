@@ -93,11 +93,14 @@ static void test_slow_start_and_drops(void)
 	r = rc.rate;
 	CHECK(!period(&rc, &now, 0, false));
 	CHECK_EQ(rc.rate, r);
-	/* Idle for RC_IDLE_US: slow start again, from the rate held. */
-	r = rc.rate;
+	/* Idle for RC_IDLE_US: slow start again, from the start (the rate
+	 * held is a little above it). */
+	CHECK(rc.rate > RC_START);
 	now += RC_IDLE_US;
-	CHECK(!period(&rc, &now, -1, true));
+	CHECK(period(&rc, &now, -1, true));
 	CHECK(rc.slow);
+	CHECK_EQ(rc.rate, RC_START);
+	r = rc.rate;
 	CHECK(period(&rc, &now, 0, true));
 	CHECK_EQ(rc.rate, 4 * r);
 	CHECK(!period(&rc, &now, 30, true));	/* a queue: hold */
@@ -111,6 +114,35 @@ static void test_slow_start_and_drops(void)
 		CHECK(rc.rate >= 2 * MB);
 	}
 	CHECK_EQ(rc.rate, 2 * MB);
+}
+
+/* A rate held high (a fast LAN) restarts from RC_START after idle: the
+ * next readers may sit behind a slower link. */
+static void test_idle_restart(void)
+{
+	struct ratectl rc;
+	uint64_t now = 0;
+	unsigned int i;
+
+	ratectl_init(&rc, 0, 2 * MB, now);
+	for (i = 0; i < 10 && rc.rate < RC_UNPACED; i++)
+		period(&rc, &now, 0, true);
+	CHECK(rc.rate >= RC_UNPACED);
+	CHECK(rc.slow);
+	/* Slow start still on: no restart needed. */
+	now += RC_IDLE_US;
+	CHECK(!period(&rc, &now, -1, true));
+	CHECK(rc.rate >= RC_UNPACED);
+	/* Out of slow start, then idle: back to the start. */
+	period(&rc, &now, 20, true);
+	CHECK(period(&rc, &now, 20, true));
+	CHECK(!rc.slow);
+	CHECK(rc.rate > RC_START);
+	now += RC_IDLE_US;
+	CHECK(period(&rc, &now, -1, true));
+	CHECK(rc.slow);
+	CHECK_EQ(rc.rate, RC_START);
+	CHECK_EQ(ratectl_pace(&rc), RC_START);
 }
 
 static void test_cap(void)
@@ -189,6 +221,7 @@ int main(void)
 {
 	test_slow_start_and_drops();
 	test_cap();
+	test_idle_restart();
 	test_unreported();
 	return check_report("test-ratectl");
 }
