@@ -663,12 +663,12 @@ static void format_devices(const struct metrics *m, FILE *f)
 	unsigned int i;
 
 	prom_family(f, PREFIX "devices", "gauge",
-	       "dnbd block devices found in sysfs.");
+		    "dnbd block devices found in sysfs.");
 	fprintf(f, PREFIX "devices %u\n", m->n_devs);
 	if (!m->n_devs)
 		return;
 	prom_family(f, PREFIX "device_bound", "gauge",
-	       "Whether the device is bound to an image (1) or not (0).");
+		    "Whether the device is bound to an image (1) or not (0).");
 	for (i = 0; i < m->n_devs; i++) {
 		fputs(PREFIX "device_bound{", f);
 		prom_label(f, "device", m->devs[i].name, true);
@@ -677,7 +677,7 @@ static void format_devices(const struct metrics *m, FILE *f)
 	if (!n_bound(m))
 		return;
 	prom_family(f, PREFIX "device_info", "gauge",
-	       "The image a bound device serves (always 1).");
+		    "The image a bound device serves (always 1).");
 	for (i = 0; i < m->n_devs; i++) {
 		d = &m->devs[i];
 		if (!d->bound)
@@ -704,8 +704,9 @@ static void format_cache(const struct metrics *m, FILE *f, bool hits)
 			continue;
 		if (first)
 			prom_family(f, name, "counter", hits ?
-			       "Segments served by the memory cache or the cache file." :
-			       "Segments found in neither cache.");
+				    "Segments served by the memory cache or "
+				    "the cache file." :
+				    "Segments found in neither cache.");
 		first = false;
 		fprintf(f, "%s{", name);
 		dev_labels(f, d);

@@ -59,8 +59,7 @@ static void write_stats(struct server *s, uint64_t now)
 	fprintf(f, "{\"server_id\":%u,\"uptime_s\":%" PRIu64 ",\"rate\":%"
 		PRIu64 ",\"qdelay_ms\":%u,\"counters\":{", s->cfg.id,
 		(now - s->start_us) / 1000000u,
-		s->cfg.rate_control ? s->ratectl.rate : s->cfg.rate,
-		s->ratectl.last_worst_ms);
+		srv_rate(s), s->ratectl.last_worst_ms);
 	json_counters(f, srv_counter_names, v, SC_MAX);
 	fprintf(f, "},\"images\":[");
 	for (i = 0; i < s->cfg.n_images; i++) {
@@ -403,8 +402,8 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
-	/* A metrics file that cannot be written is a usage error: say so
-	 * now, not once a second. */
+	/* A metrics file that cannot be written is an error at start-up
+	 * (exit 1): say so now, not once a second. */
 	if (s->cfg.metrics_path) {
 		int err = metrics_write(s, s->cfg.metrics_path, now_us());
 

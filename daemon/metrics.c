@@ -67,29 +67,28 @@ static void server_metrics(FILE *f, const struct server *s, uint64_t now)
 	char name[96];
 
 	prom_family(f, "dnbd_server_info", "gauge",
-	       "The server's id and version; always 1");
+		    "The server's id and version; always 1");
 	fprintf(f, "dnbd_server_info{server_id=\"%u\",version=\""
 		DNBD_VERSION_STRING "\"} 1\n", id);
 	prom_family(f, "dnbd_server_uptime_seconds", "gauge",
-	       "Seconds since the server started");
+		    "Seconds since the server started");
 	fprintf(f, "dnbd_server_uptime_seconds{server_id=\"%u\"} %" PRIu64
 		"\n", id, (now - s->start_us) / 1000000u);
 	prom_family(f, "dnbd_server_rate_bytes_per_second", "gauge",
-	       "The rate replies are paced at; 0: unpaced");
+		    "The rate replies are paced at; 0: unpaced");
 	fprintf(f, "dnbd_server_rate_bytes_per_second{server_id=\"%u\"} %"
-		PRIu64 "\n", id, s->cfg.rate_control ? s->ratectl.rate :
-						       s->cfg.rate);
+		PRIu64 "\n", id, srv_rate(s));
 	prom_family(f, "dnbd_server_queue_delay_seconds", "gauge",
-	       "Worst queueing delay readers reported in the last rate "
-	       "control period (--rate-control)");
+		    "Worst queueing delay readers reported in the last rate "
+		    "control period (--rate-control)");
 	fprintf(f, "dnbd_server_queue_delay_seconds{server_id=\"%u\"} %.3f\n",
 		id, s->ratectl.last_worst_ms / 1000.0);
 	prom_family(f, "dnbd_server_clients", "gauge",
-	       "Clients heard from in the last 10 seconds");
+		    "Clients heard from in the last 10 seconds");
 	fprintf(f, "dnbd_server_clients{server_id=\"%u\"} %u\n", id,
 		seen_active_clients(&s->seen, now));
 	prom_family(f, "dnbd_server_replicas", "gauge",
-	       "Other servers heard on the groups in the last 10 seconds");
+		    "Other servers heard on the groups in the last 10 seconds");
 	fprintf(f, "dnbd_server_replicas{server_id=\"%u\"} %u\n", id,
 		seen_active_replicas(&s->seen, now));
 	for (i = 0; i < SC_MAX; i++) {
@@ -108,7 +107,7 @@ static void image_metrics(FILE *f, const struct server *s)
 	unsigned int i;
 
 	prom_family(f, "dnbd_image_info", "gauge",
-	       "An exported image: its id, revision and group; always 1");
+		    "An exported image: its id, revision and group; always 1");
 	for (i = 0; i < s->cfg.n_images; i++) {
 		const struct image *img = &s->cfg.images[i];
 

@@ -306,6 +306,12 @@ struct server {
 	void (*tx_hook)(struct server *s, int fd, const struct msghdr *m);
 };
 
+/* The rate replies are paced at now, bytes/s; 0: unpaced. */
+static inline uint64_t srv_rate(const struct server *s)
+{
+	return s->cfg.rate_control ? s->ratectl.rate : s->cfg.rate;
+}
+
 static inline void sc_add(struct server *s, enum srv_counter c, uint64_t n)
 {
 	atomic_fetch_add_explicit(&s->counters[c], n, memory_order_relaxed);

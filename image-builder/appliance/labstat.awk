@@ -24,7 +24,7 @@ BEGIN {
 	now = systime()
 }
 
-function client(mac,    i, old, oldest) {
+function client(mac,    i, oldest) {
 	if (mac in idx)
 		return idx[mac]
 	if (n < MAXC) {
@@ -40,16 +40,20 @@ function client(mac,    i, old, oldest) {
 	idx[mac] = i
 	cmac[i] = mac
 	cip[i] = ""; chost[i] = ""; carch[i] = ""; boots[i] = 0
-	t_dhcp[i] = 0; t_ipxe[i] = 0; t_kernel[i] = 0; t_initrd[i] = 0
-	t_running[i] = 0
+	stages_clear(i)
 	seen[i] = now
 	return i
 }
 
-function newboot(i) {
-	boots[i]++
+# No stage reached yet in this boot of client i.
+function stages_clear(i) {
 	t_dhcp[i] = 0; t_ipxe[i] = 0; t_kernel[i] = 0; t_initrd[i] = 0
 	t_running[i] = 0
+}
+
+function newboot(i) {
+	boots[i]++
+	stages_clear(i)
 }
 
 # The word after "key" in the line, or "".
