@@ -208,9 +208,15 @@ ap_wait_prompt() {
 }
 
 # ap_wait_prompts TIMEOUT NAME...: every NAME's root prompt; VM_SECS[NAME]
-# is when it first showed.  1 (naming the missing ones) on timeout.
+# is when it first showed.  1 (naming the missing ones) on timeout.  The
+# serial console of a loaded TCG guest now and then repeats or drops a
+# character, and a garbled prompt line never matches: a console that has
+# printed nothing for 20 s without a prompt gets a newline typed into it
+# (at most every 60 s), and a shell answers that with a fresh prompt.
+# Typed early, the newline is harmless: agetty flushes its input.
 ap_wait_prompts() {
-	local deadline=$((SECONDS + $1)) n left
+	local deadline=$((SECONDS + $1)) n left size
+	local -A seen=() quiet=() poked=()
 	shift
 	while ((SECONDS < deadline)); do
 		left=()
@@ -219,9 +225,17 @@ ap_wait_prompts() {
 			if ap_log_has "$n" '^root@[^ ]*:~# '; then
 				VM_SECS[$n]=$(elapsed_since "${VM_T0[$n]}")
 				info "$n: root prompt after ${VM_SECS[$n]} s"
-			else
-				left+=("$n")
-				pid_alive "${VM_PID[$n]}" || { info "$n: QEMU ended"; return 1; }
+				continue
+			fi
+			left+=("$n")
+			pid_alive "${VM_PID[$n]}" || { info "$n: QEMU ended"; return 1; }
+			size=$(stat -c %s "$(vm_log_file "$n")" 2>/dev/null) || size=0
+			if [[ "$size" != "${seen[$n]:-}" ]]; then
+				seen[$n]=$size quiet[$n]=$SECONDS
+			elif ((SECONDS - quiet[$n] >= 20 && SECONDS - ${poked[$n]:-0} >= 60)); then
+				poked[$n]=$SECONDS
+				info "$n: no prompt and a quiet console for 20 s: typing a newline"
+				python3 "$AP_CONSOLE" send "$NET_WORK/vm-$n.sock" "" || true
 			fi
 		done
 		((${#left[@]})) || return 0
