@@ -50,7 +50,7 @@ PROTO_SRC  := proto/wire.c proto/crc32c.c proto/client.c proto/cache.c \
 COMMON_SRC := common/util.c common/net.c common/stats.c common/keyfile.c
 SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/pace.c daemon/srcrate.c daemon/ratectl.c daemon/seen.c \
-              daemon/metrics.c
+              daemon/metrics.c daemon/trace.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
 CLIENT_SRC := client/dnbd-client.c client/session.c client/metrics.c
 FORGE_SRC  := tests/tools/dnbd-forge.c

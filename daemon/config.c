@@ -39,6 +39,7 @@ void config_usage(FILE *f)
 "     --stats     <file>     write counters as JSON every second\n"
 "     --metrics   <file>     write Prometheus metrics every second (for\n"
 "                            node_exporter's textfile collector)\n"
+"     --trace     <file>     log every READ, one line each (boot traces)\n"
 "     --dedup-window <ms>    send a segment once per window (default 50)\n"
 "     --announce-interval <s> unsolicited announcements (default 5, 0: off)\n"
 "     --client-rate <bytes/s> answers per source address, K/M/G suffixes\n"
@@ -166,7 +167,8 @@ static int finish(struct srv_config *cfg, const char *mcast)
 	return 0;
 }
 
-enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_METRICS, O_DEDUP,
+enum { O_TTL = 256, O_RATE, O_SEGMAX, O_STATS, O_METRICS, O_TRACE,
+       O_DEDUP,
        O_ANNOUNCE, O_CLIENT_RATE, O_KEY_FILE, O_LOOP, O_NO_GSO, O_NO_FEC,
        O_RATE_MIN, O_FIXED_RATE, O_RATE_CONTROL };
 
@@ -188,6 +190,7 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 		{ "seg-max", required_argument, NULL, O_SEGMAX },
 		{ "stats", required_argument, NULL, O_STATS },
 		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "trace", required_argument, NULL, O_TRACE },
 		{ "dedup-window", required_argument, NULL, O_DEDUP },
 		{ "announce-interval", required_argument, NULL, O_ANNOUNCE },
 		{ "client-rate", required_argument, NULL, O_CLIENT_RATE },
@@ -287,6 +290,9 @@ int config_parse(struct srv_config *cfg, int argc, char **argv)
 			break;
 		case O_METRICS:
 			cfg->metrics_path = optarg;
+			break;
+		case O_TRACE:
+			cfg->trace_path = optarg;
 			break;
 		case O_DEDUP:
 			if (!parse_range(optarg, 0, 10000, &v))

@@ -328,6 +328,7 @@ static int run(struct server *s)
 			seen_tick(&s->seen, now);
 			write_stats(s, now);
 			write_metrics(s, now);
+			trace_flush(&s->trace);
 			next_tick = now + TICK_US;
 		}
 		if (s->cfg.announce_us && now >= next_announce) {
@@ -413,6 +414,16 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (s->cfg.trace_path) {
+		int err = trace_open(&s->trace, s->cfg.trace_path, now_us());
+
+		if (err) {
+			log_err("--trace %s: cannot write: %s",
+				s->cfg.trace_path, strerror(-err));
+			goto out;
+		}
+		log_info("tracing every READ to %s", s->cfg.trace_path);
+	}
 	if (s->cfg.keyed)
 		log_info("keyed: every datagram is tagged with the key of %s",
 			 s->cfg.key_file);
@@ -426,6 +437,7 @@ int main(int argc, char **argv)
 	write_metrics(s, now);
 out:
 	serve_stop_workers(s);
+	trace_close(&s->trace);
 	srcrate_fini(&s->srcrate);
 	dnbd_key_wipe(&s->cfg.key);
 	for (i = 0; i < s->n_socks; i++)

@@ -191,6 +191,32 @@ static unsigned int highest_bit(const uint64_t *mask)
 	       63 - (unsigned int)__builtin_clzll(mask[0]);
 }
 
+static unsigned int lowest_bit(const uint64_t *mask)
+{
+	return mask[0] ? (unsigned int)__builtin_ctzll(mask[0]) :
+	       64 + (unsigned int)__builtin_ctzll(mask[1]);
+}
+
+/* --trace: the bytes a valid READ's mask covers, from its first to its
+ * last wanted segment. */
+static void trace_rec_fill(struct trace_rec *tr, struct image *img,
+			   const struct dnbd_read_req *r,
+			   const struct dnbd_addr *from, bool retry,
+			   uint64_t now)
+{
+	uint64_t first = r->offset +
+			 (uint64_t)lowest_bit(r->mask) * r->seg_size;
+	uint64_t end = r->offset +
+		       ((uint64_t)highest_bit(r->mask) + 1) * r->seg_size;
+
+	tr->img = img;
+	tr->from = *from;
+	tr->at = now;
+	tr->offset = first;
+	tr->length = (end < img->size ? end : img->size) - first;
+	tr->retry = retry;
+}
+
 static struct dedup_slot *dedup_slot(struct image *img, uint64_t seg)
 {
 	return &img->dedup[(seg * 0x9e3779b97f4a7c15ull) >> (64 - DEDUP_BITS)];
@@ -282,6 +308,8 @@ static void enqueue(struct server *s, const struct job *j)
 		pthread_mutex_unlock(&s->qlock);
 		sc_add(s, SC_queue_full, 1);	/* the client will retry */
 		dedup_release(j->img, j);
+		if (j->traced)
+			trace_read(&s->trace, &j->tr, j->tr.at);
 		return;
 	}
 	s->queue[(s->qhead + s->qlen++) % JOBQ_LEN] = *j;
@@ -380,11 +408,18 @@ static void on_read(struct server *s, struct srv_sock *sk,
 		send_error(s, img, &r, DNBD_E_RANGE, to);
 		return;
 	}
+	memset(&j, 0, sizeof(j));
+	if (s->trace.f) {
+		trace_rec_fill(&j.tr, img, &r, from, retry, now);
+		j.traced = true;
+	}
 	if (s->cfg.multicast)	/* unicast replies reach only one client */
 		dedup(s, img, &r, h->flags, now);
-	if (!r.mask[0] && !r.mask[1])
+	if (!r.mask[0] && !r.mask[1]) {
+		if (j.traced)	/* all in flight already: nothing sent */
+			trace_read(&s->trace, &j.tr, now);
 		return;
-	memset(&j, 0, sizeof(j));
+	}
 	/* Re-requests of holes are small and already a repair: no parity. */
 	if (!s->cfg.no_fec)
 		j.proactive = proactive_count(img, r.loss,
@@ -1205,6 +1240,8 @@ static void *worker(void *arg)
 			run_parity(s, &j, span, b);
 		else
 			run_job(s, &j, span, b);
+		if (j.traced)
+			trace_read(&s->trace, &j.tr, now_us());
 	}
 	free(b->par);
 	free(b);
@@ -1226,6 +1263,8 @@ void serve_run_queued(struct server *s, uint8_t *span)
 			run_parity(s, &j, span, &b);
 		else
 			run_job(s, &j, span, &b);
+		if (j.traced)
+			trace_read(&s->trace, &j.tr, now_us());
 	}
 	free(b.par);
 }

@@ -151,6 +151,7 @@ struct srv_config {
 	uint16_t seg_max;
 	const char *stats_path;
 	const char *metrics_path;	/* --metrics: Prometheus textfile */
+	const char *trace_path;		/* --trace: one line per READ */
 	uint32_t dedup_us;
 	uint32_t announce_us;
 	uint32_t revision;
@@ -218,6 +219,23 @@ struct srcrate {
 	uint64_t evictions;
 };
 
+/* What --trace says about one READ (trace.c). */
+struct trace_rec {
+	struct image *img;
+	struct dnbd_addr from;
+	uint64_t at;		/* when it arrived (now_us) */
+	uint64_t offset, length;
+	bool retry;
+};
+
+struct trace {
+	FILE *f;		/* NULL: no --trace */
+	const char *path;
+	uint64_t t0, lines;
+	pthread_mutex_t lock;
+	bool failed;		/* the last flush failed (said once) */
+};
+
 struct job {
 	struct image *img;
 	struct dnbd_addr dest;
@@ -230,6 +248,8 @@ struct job {
 	bool parity;
 	uint64_t par[2];
 	uint8_t proactive;	/* a READ's: parity symbols after its data */
+	bool traced;		/* --trace: tr is logged when the job is done */
+	struct trace_rec tr;
 };
 
 /*
@@ -291,6 +311,7 @@ struct server {
 	struct srcrate srcrate;
 	struct seen seen;
 	bool metrics_failed;		/* the last write failed (said once) */
+	struct trace trace;		/* --trace */
 	_Atomic uint64_t counters[SC_MAX];
 	/* Job queue between the event loop and the workers. */
 	pthread_mutex_t qlock;
@@ -370,6 +391,14 @@ unsigned int seen_active_clients(const struct seen *t, uint64_t now);
 unsigned int seen_active_replicas(const struct seen *t, uint64_t now);
 /* "clients":[...],"replicas":[...] for the stats file. */
 void seen_json(FILE *f, const struct server *s, uint64_t now);
+
+/* trace.c */
+/* Opens path and writes the header; 0 or -errno. */
+int trace_open(struct trace *t, const char *path, uint64_t now);
+/* One READ, done at done (now_us); any thread.  No-op without --trace. */
+void trace_read(struct trace *t, const struct trace_rec *r, uint64_t done);
+void trace_flush(struct trace *t);	/* event loop, once a second */
+void trace_close(struct trace *t);
 
 /* metrics.c */
 /* Writes the Prometheus text format to path (atomically); 0 or -errno. */
