@@ -210,10 +210,12 @@ ap_wait_prompt() {
 # ap_wait_prompts TIMEOUT NAME...: every NAME's root prompt; VM_SECS[NAME]
 # is when it first showed.  1 (naming the missing ones) on timeout.  The
 # serial console of a loaded TCG guest now and then repeats or drops a
-# character, and a garbled prompt line never matches: a console that has
-# printed nothing for 20 s without a prompt gets a newline typed into it
-# (at most every 60 s), and a shell answers that with a fresh prompt.
-# Typed early, the newline is harmless: agetty flushes its input.
+# character, and a garbled prompt line never matches: once the root's
+# systemd has reached its login stage (AP_LOGIN_STAGE on the console), a
+# console that has printed nothing for 20 s without a prompt gets a
+# newline typed into it (at most every 60 s), and the shell answers with a
+# fresh prompt.  Never before: firmware and boot loaders read keys.
+AP_LOGIN_STAGE='Reached target .*[Mm]ulti-[Uu]ser|\(automatic login\)|login: |^Debian GNU/Linux'
 ap_wait_prompts() {
 	local deadline=$((SECONDS + $1)) n left size
 	local -A seen=() quiet=() poked=()
@@ -232,7 +234,8 @@ ap_wait_prompts() {
 			size=$(stat -c %s "$(vm_log_file "$n")" 2>/dev/null) || size=0
 			if [[ "$size" != "${seen[$n]:-}" ]]; then
 				seen[$n]=$size quiet[$n]=$SECONDS
-			elif ((SECONDS - quiet[$n] >= 20 && SECONDS - ${poked[$n]:-0} >= 60)); then
+			elif ((SECONDS - quiet[$n] >= 20 && SECONDS - ${poked[$n]:-0} >= 60)) &&
+				ap_log_has "$n" "$AP_LOGIN_STAGE"; then
 				poked[$n]=$SECONDS
 				info "$n: no prompt and a quiet console for 20 s: typing a newline"
 				python3 "$AP_CONSOLE" send "$NET_WORK/vm-$n.sock" "" || true
