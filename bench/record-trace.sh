@@ -88,7 +88,7 @@ setup_name() {
 		: "${TIMEOUT:=1200}"
 		MARK_RE='^root@[^ ]*:~# '
 		MARK_WHAT="root shell prompt on ttyS0"
-		BOOTED="Debian 12 demo image (image-builder/demo-image.sh), systemd to multi-user.target" ;;
+		BOOTED="Debian 12 demo image (image-builder/demo-image.sh) to multi-user.target" ;;
 	desktop)
 		IMG_DIR=$REPO/build/trace/desktop
 		MEM=2560
@@ -161,7 +161,7 @@ trace_lines() { grep -cv '^#' "$W/server.trace" 2>/dev/null || true; }
 # client whose prompt line came out garbled (a TCG console under load
 # now and then drops a character) counts as booted once systemd has
 # reached multi-user.target and the console has been quiet for 60 s.
-MARK_SECS="" MARK_NOTE=""
+MARK_SECS="" MARK_NOTE="" LOAD0=""
 wait_marker() {
 	local deadline=$((SECONDS + TIMEOUT)) next=$((SECONDS + 60)) size seen=-1 quiet=$SECONDS
 	local shown=0 lines
@@ -221,13 +221,13 @@ write_trace() {
 	awk -v ip="$ip" '!/^#/ && NF >= 7 && index($3, ip ":") == 1' "$raw" |
 		sort -s -n -k1,1 >"$tmp.lines"
 	[[ -s "$tmp.lines" ]] || { rm -f "$tmp" "$tmp.lines"; fail "the trace has no READs from $ip"; }
-	awk -v name="$NAME" -v booted="$BOOTED to $MARK_WHAT$MARK_NOTE, ${MARK_SECS} s after QEMU started" \
+	awk -v name="$NAME" -v booted="$BOOTED; end: $MARK_WHAT$MARK_NOTE, ${MARK_SECS} s after QEMU started" \
 		-v kernel="$(kernel_of "$IMG_DIR/$NAME.vmlinuz")" \
 		-v image="$NAME, $(sed -n 's/.*fstype=\([a-z0-9]*\).*/\1/p' "$IMG_DIR/$NAME.cmdline"), $img_bytes bytes" \
 		-v img_bytes="$img_bytes" \
 		-v recorded="$(date -u '+%Y-%m-%d %H:%M UTC') under QEMU TCG" \
 		-v qemu="$("$VM_QEMU" --version | head -n 1 | sed 's/^QEMU emulator version //'), 1 vCPU, $MEM MiB, e1000, client $ip" \
-		-v host="$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; bench/record-trace.sh" '
+		-v host="$(nproc) CPUs, load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; bench/record-trace.sh" '
 		{ l[NR] = $0; t[NR] = $1; d[NR] = $2; len[NR] = $6; k[NR] = $7 }
 		END {
 			t0 = t[1]
@@ -274,6 +274,7 @@ main() {
 	make -s -C "$REPO" build/bin/dnbd-server >/dev/null || fail "cannot build dnbd-server"
 	"$DNBD_SERVER" --help 2>&1 | grep -q -- '--trace' || fail "$DNBD_SERVER has no --trace"
 
+	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 	dr_lan
 	ln -s "$IMG_DIR/$NAME.img" "$W/$NAME.img"
 	local group
