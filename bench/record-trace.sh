@@ -13,7 +13,7 @@
 #             lightdm, Xorg, firefox-esr, xdotool) --customize
 #             bench/trace-images/desktop-setup.sh, cached in
 #             build/trace/desktop/ (rebuilt when its inputs change: about
-#             15 minutes and 400 MB of packages the first time); lightdm
+#             5 minutes and 200 MB of packages the first time); lightdm
 #             logs user "lab" into Xfce, whose autostart starts firefox-esr;
 #             the end of the boot is its visible window, which the image
 #             reports on the serial console ("DNBD-TRACE: window: ...")
@@ -185,7 +185,7 @@ wait_marker() {
 		fi
 		# Progress: the console's milestones, and the reads so far.
 		((size > 0)) || { sleep 2; continue; }
-		lines=$(vm_log c1 | grep -aE 'Reached target|DNBD-TRACE:|dnbd' | sed -n "$((shown + 1)),\$p") || true
+		lines=$(vm_log c1 | grep -aE 'Reached target|DNBD-TRACE:|login: | dnbd: ' | sed -n "$((shown + 1)),\$p") || true
 		if [[ -n "$lines" ]]; then
 			printf '%s\n' "$lines" | sed 's/^/  console: /' | cut -c1-200
 			shown=$((shown + $(printf '%s\n' "$lines" | wc -l)))
