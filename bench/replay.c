@@ -79,7 +79,8 @@ struct replay {
 	size_t oldest;			/* no read before it is in flight */
 	unsigned int inflight, max_seen;
 	size_t completed;
-	uint64_t bytes, think_us, errors;
+	uint64_t bytes, errors;
+	uint64_t think_us;		/* of the reads issued, unscaled */
 	uint64_t t0, first_issue, last_done;
 	bool failed;			/* stop: an error was reported */
 	uint64_t last_progress;
@@ -160,8 +161,8 @@ static void progress(struct replay *rp, bool last)
 		return;
 	rp->last_progress = now;
 	fprintf(stderr, "dnbd-replay: %zu/%zu reads, %.1f MiB, %u in flight"
-		"%s", rp->completed, rp->t.n, (double)rp->bytes / 1048576,
-		rp->inflight, last ? "\n" : "\r");
+		"\n", rp->completed, rp->t.n, (double)rp->bytes / 1048576,
+		rp->inflight);
 }
 
 static void fail_read(struct replay *rp, size_t i, const char *what)
@@ -172,8 +173,6 @@ static void fail_read(struct replay *rp, size_t i, const char *what)
 	if (rp->failed)
 		return;
 	rp->failed = true;
-	if (!rp->quiet)
-		fputc('\n', stderr);
 	log_err("read %zu (trace line %u) of %u bytes at offset %" PRIu64
 		": %s", i + 1, tr->line, tr->length, tr->offset, what);
 }
@@ -383,12 +382,11 @@ static int run(struct replay *rp)
 	const struct trace *t = &rp->t;
 
 	rp->t0 = now_us();
+	rp->last_progress = rp->t0;
 	while (rp->completed < t->n) {
 		uint64_t now = now_us(), wake = UINT64_MAX;
 
 		if (interrupted) {
-			if (!rp->quiet)
-				fputc('\n', stderr);
 			log_err("interrupted by signal %d after %zu of %zu reads",
 				(int)interrupted, rp->completed, t->n);
 			return EXIT_FAIL;
@@ -410,7 +408,7 @@ static int run(struct replay *rp)
 				wake = at;
 				break;
 			}
-			rp->think_us += scaled(rp, tr->think_us);
+			rp->think_us += tr->think_us;
 			issue(rp, rp->next++);
 			now = now_us();
 		}
@@ -437,7 +435,7 @@ static void report(struct replay *rp)
 	       ",\"errors\":%" PRIu64 ",\"trace_reads\":%zu,\"trace_bytes\":%"
 	       PRIu64 ",\"think_scale\":%g", rp->nbd ? "nbd" : "dnbd",
 	       rp->completed, rp->bytes, (double)span / 1e6,
-	       (double)rp->think_us / 1e6, rp->max_seen, rp->errors,
+	       (double)rp->think_us * rp->think_scale / 1e6, rp->max_seen, rp->errors,
 	       rp->t.n, rp->t.bytes, rp->think_scale);
 	if (!rp->nbd && rp->session_open) {
 		const struct dnbd_client *core = &rp->s.core;
