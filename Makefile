@@ -159,7 +159,7 @@ $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
                                   daemon/serve.c daemon/config.c \
                                   daemon/image.c daemon/pace.c daemon/srcrate.c \
                                   daemon/ratectl.c daemon/seen.c \
-                                  $(COMMON_SRC) $(PROTO_SRC))
+                                  daemon/trace.c $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-cmdline: $(call fuzzobj,fuzz/fuzz-cmdline.c client/session.c \
