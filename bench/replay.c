@@ -145,6 +145,9 @@ static bool parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
+	/* strtod would take white space, a sign, hex, "nan" and "inf". */
+	if (strspn(s, "0123456789.eE-+") != strlen(s))
+		return false;
 	errno = 0;
 	v = strtod(s, &end);
 	if (!*s || *end || errno || !isfinite(v) || v < min || v > max)

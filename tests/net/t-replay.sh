@@ -232,6 +232,17 @@ rc=0
 net_stop "$term_pid" 10 || rc=$?
 ((rc == 1)) && grep -q "interrupted" "$W/term.log" ||
 	fail "SIGTERM: exit $rc: $(head -c 300 "$W/term.log")"
+# And while reads are in flight and thinking (think times 10x: 10 s).
+net_bg_out cl "$W/term2.json" "$W/term2.log" "$REPLAY" -q --think-scale 10 \
+	-b "$GROUP" --image boot "$W/boot.trace"
+term_pid=$NET_LAST_PID
+sleep 1.5
+rc=0
+net_stop "$term_pid" 10 || rc=$?
+((rc == 1)) && grep -q "interrupted by signal 15 after" "$W/term2.log" ||
+	fail "SIGTERM while replaying: exit $rc: $(head -c 300 "$W/term2.log")"
+[[ $(json_get "$W/term2.json" .errors) == 1 ]] ||
+	fail "SIGTERM while replaying: no JSON with errors 1"
 pass "SIGTERM: exit 1, interrupted"
 
 rc=0
