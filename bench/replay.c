@@ -113,15 +113,17 @@ static void usage(FILE *f)
 "Replays the reads of one client's boot trace (dnbd-server --trace) with\n"
 "their dependencies and think times, and writes a JSON summary to stdout.\n"
 "\n"
-"  -b|--bind     <address>  dnbd: multicast group, or unicast server address(es)\n"
+"  -b|--bind     <address>  dnbd: multicast group, or unicast server\n"
+"                           address(es)\n"
 "  -I|--iface    <name>     dnbd: interface for multicast\n"
 "  -p|--port     <port>     dnbd: UDP port (default 5001)\n"
-"     --image    <name>     dnbd: image to read (needed if a group has several)\n"
+"     --image    <name>     dnbd: image to read (if a group has several)\n"
 "     --seg-size <bytes>    dnbd: segment size, 512..8900 (default 1400)\n"
 "     --cache-size <bytes>  dnbd: cache for overheard replies (default 64M)\n"
-"     --key-file <file>     dnbd: the lab key (32 raw bytes or 64 hex digits)\n"
-"     --nbd      <uri>      read from an NBD server instead (nbd://host:port/export)\n"
-"     --timeout  <seconds>  give up on a read, the discovery or the connection\n"
+"     --key-file <file>     dnbd: the lab key (32 bytes or 64 hex digits)\n"
+"     --nbd      <uri>      read from an NBD server instead\n"
+"                           (nbd://host:port/export)\n"
+"     --timeout  <seconds>  give up on a read, the discovery or connecting\n"
 "                           after this long (default 30)\n"
 "     --think-scale <f>     multiply think times by f, 0..1000 (default 1.0)\n"
 "     --no-think            no think times (--think-scale 0)\n"
@@ -484,7 +486,7 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
-	int o, rc;
+	int o, rc, li;
 
 	argv[0] = (char *)"dnbd-replay";	/* getopt's messages */
 	rp->so.port = DNBD_DEFAULT_PORT;
@@ -494,8 +496,8 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 	rp->so.gro = true;
 	rp->think_scale = 1.0;
 	rp->max_inflight = INFLIGHT_DEFAULT;
-	while ((o = getopt_long(argc, argv, SESSION_SHORT_OPTS "qVh", opts,
-				NULL)) != -1) {
+	while ((li = -1, o = getopt_long(argc, argv, SESSION_SHORT_OPTS "qVh",
+					 opts, &li)) != -1) {
 		rc = session_opt(&rp->so, o, optarg);
 		if (rc < 0)
 			goto bad;
@@ -559,8 +561,12 @@ static int parse_args(struct replay *rp, int argc, char **argv)
 	rp->nbd = rp->nbd_uri != NULL;
 	return 0;
 bad:
-	fprintf(stderr, "dnbd-replay: invalid value for %s: '%s'\n",
-		argv[optind - 1], optarg);
+	if (li >= 0)
+		fprintf(stderr, "dnbd-replay: invalid value for --%s: '%s'\n",
+			opts[li].name, optarg);
+	else
+		fprintf(stderr, "dnbd-replay: invalid value for -%c: '%s'\n",
+			o, optarg);
 	return -1;
 }
 

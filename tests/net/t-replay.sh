@@ -191,7 +191,7 @@ grep -q "bad.trace:7: done_us 0 is before time_us" "$W/badtrace.log" ||
 printf '# dnbd-trace 1\n0 1 %s:1 boot 0 10 retry\n' "$CLIENT" >"$W/empty.trace"
 rc=0
 replay empty -b "$GROUP" "$W/empty.trace" || rc=$?
-((rc == 2)) && grep -q "empty.trace:no read lines" "$W/empty.log" ||
+{ ((rc == 2)) && grep -q "empty.trace:no read lines" "$W/empty.log"; } ||
 	fail "a trace without reads: exit $rc: $(head -c 300 "$W/empty.log")"
 pass "bad traces exit 2, naming the line"
 
@@ -199,7 +199,7 @@ pass "bad traces exit 2, naming the line"
 printf '0 1 %s:1 boot %d 10 read\n' "$CLIENT" "$((size - 5))" >"$W/past.trace"
 rc=0
 replay past -b "$GROUP" --image boot "$W/past.trace" || rc=$?
-((rc == 1)) && grep -q "past.trace:1: .*beyond the end" "$W/past.log" ||
+{ ((rc == 1)) && grep -q "past.trace:1: .*beyond the end" "$W/past.log"; } ||
 	fail "a read past the end: exit $rc: $(head -c 300 "$W/past.log")"
 pass "a read past the image's end exits 1 naming the line"
 
@@ -230,7 +230,7 @@ term_pid=$NET_LAST_PID
 sleep 0.5
 rc=0
 net_stop "$term_pid" 10 || rc=$?
-((rc == 1)) && grep -q "interrupted" "$W/term.log" ||
+{ ((rc == 1)) && grep -q "interrupted" "$W/term.log"; } ||
 	fail "SIGTERM: exit $rc: $(head -c 300 "$W/term.log")"
 # And while reads are in flight and thinking (think times 10x: 10 s).
 net_bg_out cl "$W/term2.json" "$W/term2.log" "$REPLAY" -q --think-scale 10 \
@@ -239,7 +239,7 @@ term_pid=$NET_LAST_PID
 sleep 1.5
 rc=0
 net_stop "$term_pid" 10 || rc=$?
-((rc == 1)) && grep -q "interrupted by signal 15 after" "$W/term2.log" ||
+{ ((rc == 1)) && grep -q "interrupted by signal 15 after" "$W/term2.log"; } ||
 	fail "SIGTERM while replaying: exit $rc: $(head -c 300 "$W/term2.log")"
 [[ $(json_get "$W/term2.json" .errors) == 1 ]] ||
 	fail "SIGTERM while replaying: no JSON with errors 1"
