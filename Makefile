@@ -60,7 +60,11 @@ UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
-         $(B)/bin/dnbd-forge $(B)/bench/crc32c-speed $(B)/bench/dnbd-replay
+         $(B)/bin/dnbd-forge $(B)/bench/crc32c-speed
+# libnbd does not link statically (its TLS and XML libraries).
+ifneq ($(STATIC),1)
+PROGS += $(B)/bench/dnbd-replay
+endif
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check demo demo-net image clean unit asan install static kmod \
