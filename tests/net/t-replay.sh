@@ -5,7 +5,8 @@
 # --verify against the image, the JSON summary's reads, bytes and think
 # time equal to what the trace says.  A read that differs from the
 # --verify file fails (exit 1, naming the offset), a bad trace line exits
-# 2 naming it, no server exits 1 within --timeout, SIGTERM exits 1.
+# 2 naming it, no server exits 1 within --timeout, SIGTERM exits 1.  And
+# what dnbd-server --trace recorded of it all replays as well.
 #
 # The trace is synthetic: a few hundred reads of varied sizes, unaligned
 # ones, one larger than the core takes in one read, one ending at the
@@ -86,7 +87,7 @@ tail_line=$(awk '$6 + $5 == '"$size"' && $3 ~ /^10.33.0.10:/' "$W/boot.trace")
 info "trace: $want_reads reads, $want_bytes bytes, think $want_think us"
 
 net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$GROUP" -d "$IMG,name=boot" -i 1 \
-	--stats "$W/srv.json"
+	--stats "$W/srv.json" --trace "$W/srv.trace"
 srv_pid=$NET_LAST_PID
 cat >"$W/nbd.conf" <<EOF
 [generic]
@@ -248,5 +249,22 @@ pass "SIGTERM: exit 1, interrupted"
 rc=0
 net_stop "$srv_pid" || rc=$?
 ((rc == 0)) || fail "dnbd-server exited $rc on SIGTERM"
+
+# The server's own recording of this test's dnbd reads (every client),
+# sorted as the format asks, replays too: the recorder's format is ours.
+sort -n -s "$W/srv.trace" >"$W/rec.trace"
+read -r rec_reads rec_bytes < <(awk '!/^#/ && $7 == "read" { n++; b += $6 }
+	END { print n + 0, b + 0 }' "$W/rec.trace")
+((rec_reads > 100)) || fail "the server recorded only $rec_reads reads"
+rc=0
+replay rec -q --no-think --nbd "nbd://$SRV_IP:$KIT_PORT" --verify "$IMG" \
+	"$W/rec.trace" || rc=$?
+((rc == 0)) || fail "the server's trace: exit $rc: $(head -c 500 "$W/rec.log")"
+info "rec: $(jq -c '{reads, bytes, seconds, think_seconds, max_inflight}' \
+	"$W/rec.json")"
+(($(json_num "$W/rec.json" .reads) == rec_reads &&
+	$(json_num "$W/rec.json" .bytes) == rec_bytes)) ||
+	fail "the server's trace: not $rec_reads reads of $rec_bytes bytes"
+pass "dnbd-server --trace's recording replays: $rec_reads reads, $rec_bytes bytes"
 check_sanitizer_logs "$W" || fail "sanitizer reports (see above)"
 pass "no sanitizer reports"
