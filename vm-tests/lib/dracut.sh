@@ -13,6 +13,8 @@
 #   dr_image TREE OUTDIR NAME [mkimage options]   the image of TREE
 #   dr_dhcp ROOTPATH               dnsmasq on host "srv" (DHCP, root-path)
 #   dr_boot NAME KVER systemd|plain APPEND [QEMU_ARG...]
+#   dr_serve GROUP ROOTPATH NAME...  dnbd-server (+ DR_SERVER_ARGS) and
+#                                  dnsmasq on "srv"
 #
 # Initramfs images take ~30 s of dracut each, so they are cached in
 # build/vm/dracut/, keyed by the module, the driver and dnbd-client.
@@ -129,7 +131,11 @@ dr_lan() {
 
 # dr_serve GROUP ROOTPATH NAME...: dnbd-server on srv exporting
 # $W/NAME.img as NAME (groups GROUP, GROUP+1, ... in that order), and
-# dnsmasq handing out ROOTPATH (after "dnbd:") as the root-path.
+# dnsmasq handing out ROOTPATH (after "dnbd:") as the root-path.  The
+# array DR_SERVER_ARGS adds options to dnbd-server's command line (e.g.
+# --trace FILE, bench/record-trace.sh); DR_SERVER_PID is its pid.
+DR_SERVER_ARGS=()
+DR_SERVER_PID=""
 dr_serve() {
 	local group=$1 rootpath=$2 n args=()
 	shift 2
@@ -137,7 +143,8 @@ dr_serve() {
 		args+=(-d "$W/$n.img,name=$n")
 	done
 	net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$group" -i 1 "${args[@]}" \
-		--stats "$W/srv.json"
+		--stats "$W/srv.json" "${DR_SERVER_ARGS[@]}"
+	DR_SERVER_PID=$NET_LAST_PID
 	wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
 	dr_dhcp "$rootpath"
 }
