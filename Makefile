@@ -53,6 +53,7 @@ SERVER_SRC := daemon/main.c daemon/config.c daemon/image.c daemon/serve.c \
               daemon/metrics.c daemon/trace.c
 CAT_SRC    := client/dnbd-cat.c client/session.c
 CLIENT_SRC := client/dnbd-client.c client/session.c client/metrics.c
+REPLAY_SRC := bench/replay.c bench/trace.c client/session.c
 FORGE_SRC  := tests/tools/dnbd-forge.c
 UNIT_SRC   := $(wildcard tests/unit/test-*.c)
 
@@ -60,6 +61,10 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 PROGS := $(B)/bin/dnbd-server $(B)/bin/dnbd-cat $(B)/bin/dnbd-client \
          $(B)/bin/dnbd-forge $(B)/bench/crc32c-speed
+# libnbd does not link statically (its TLS and XML libraries).
+ifneq ($(STATIC),1)
+PROGS += $(B)/bench/dnbd-replay
+endif
 UNITS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all check demo demo-net image clean unit asan install static kmod \
@@ -88,6 +93,16 @@ $(B)/bin/dnbd-forge: $(call obj,$(FORGE_SRC) $(COMMON_SRC) $(PROTO_SRC))
 
 # MB/s of each CRC32C variant (a benchmark to run by hand, bench/README.md).
 $(B)/bench/crc32c-speed: $(call obj,bench/crc32c-speed.c proto/crc32c.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Replays a boot trace through dnbd or, with --nbd, libnbd (bench/README.md).
+$(B)/obj/bench/replay.o: CPPFLAGS += -Iclient
+$(B)/bench/dnbd-replay: $(call obj,$(REPLAY_SRC) $(COMMON_SRC) $(PROTO_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lnbd -o $@
+
+$(B)/tests/test-trace: $(call obj,tests/unit/test-trace.c bench/trace.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -132,7 +147,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
                -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_B      := build/fuzz
 FUZZERS     := fuzz-wire fuzz-server-request fuzz-client-reply fuzz-config \
-               fuzz-cmdline fuzz-fec fuzz-metrics
+               fuzz-cmdline fuzz-fec fuzz-metrics fuzz-trace
 fuzzobj = $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(1))
 
 $(FUZZ_B)/obj/%.o: %.c
@@ -148,13 +163,14 @@ $(FUZZ_B)/fuzz-server-request: $(call fuzzobj,fuzz/fuzz-server-request.c \
                                   daemon/serve.c daemon/config.c \
                                   daemon/image.c daemon/pace.c daemon/srcrate.c \
                                   daemon/ratectl.c daemon/seen.c \
-                                  $(COMMON_SRC) $(PROTO_SRC))
+                                  daemon/trace.c $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-config: $(call fuzzobj,fuzz/fuzz-config.c daemon/config.c \
                           $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-cmdline: $(call fuzzobj,fuzz/fuzz-cmdline.c client/session.c \
                            $(COMMON_SRC) $(PROTO_SRC))
 $(FUZZ_B)/fuzz-metrics: $(call fuzzobj,fuzz/fuzz-metrics.c client/metrics.c \
                            $(COMMON_SRC) $(PROTO_SRC))
+$(FUZZ_B)/fuzz-trace: $(call fuzzobj,fuzz/fuzz-trace.c bench/trace.c)
 $(addprefix $(FUZZ_B)/,$(FUZZERS)):
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
 

@@ -24,10 +24,12 @@ import statistics
 import subprocess
 import sys
 
+import bootreport
+
 RAW, OUT = "", ""
 PLOTS = "bench"  # the plots' folder, relative to OUT
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCENARIOS = "1 2 3 4 5 6 7 8 9"
+SCENARIOS = "1 2 3 4 5 6 7 8 9 10"
 
 
 def selected(m, n):
@@ -1272,7 +1274,7 @@ def status_cell(g):
     return {"not met": "**not met**", "not run": "not run"}.get(g["status"], g["status"])
 
 
-def sec_targets(g13, g6, g14=()):
+def sec_targets(g13, g6, g14=(), g15=()):
     head = ["goal", "must reach", "target", "measured", "", "what the figures show"]
     t13 = table(head, [[g["name"], g["goal"], g["target"], g["measured"], status_cell(g),
                         g["why"]] for g in g13], left=6)
@@ -1287,6 +1289,9 @@ def sec_targets(g13, g6, g14=()):
             ("\n### Issue 14: loss (what this benchmark measures of it)\n\n" +
              table(head6, [[g["name"], g["goal"], g["measured"], status_cell(g), g["why"]]
                            for g in g14], left=5) if g14 else "") +
+            ("\n### Issue 15: the boot storm (scenario 10)\n\n" +
+             table(head6, [[g["name"], g["goal"], g["measured"], status_cell(g), g["why"]]
+                           for g in g15], left=5) if g15 else "") +
             "\n### Earlier goals (issue 6)\n\n" + t6)
 
 
@@ -1401,10 +1406,15 @@ def main():
     s8 = sec8(rows, m, res)
     s9 = sec9(rows, m, res)
     plots(p1, p2, p3, p6, p7)
+    s10, gp10, png10 = bootreport.section(RAW, m, table, os.path.join(OUT, PLOTS), PLOTS,
+                                          write_data)
+    if png10:
+        subprocess.run(["gnuplot", write_data("plots-s10.gp", [GNUPLOT_HEAD, gp10])], check=True)
+    g15 = bootreport.goals(bootreport.figures(RAW, m), m) if selected(m, 10) else []
     g13, g6, g14 = goals13(rows, res, m), goals6(rows, res, m), goals14(rows, res, m)
     short = shortfalls(res, m, rows, g13 + g6 + g14)
-    parts = ["# dnbd benchmarks\n", machine(m), sec_targets(g13, g6, g14), short,
-             s1, s2, s3, s4, s5, s6, s7, s8, s9, sec_profile(m), sec_kmod(),
+    parts = ["# dnbd benchmarks\n", machine(m), sec_targets(g13, g6, g14, g15), short,
+             s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, sec_profile(m), sec_kmod(),
              "## Raw figures\n\nbench/run.sh keeps them in `build/bench/` (`results.tsv`, one line "
              "per run; `failover.tsv`; `cpu.tsv`; `meta.tsv`; the perf tops and the gnuplot "
              "data). Run it again with `make bench`; the knobs are in bench/README.md.\n"]

@@ -32,6 +32,9 @@
 #     each lose p% of what arrives: first one client alone on the clean
 #     cell (the reference time), then the N through the loss: dnbd,
 #     dnbd --rate-control, nbd-server
+#  10 the boot storm: a real boot trace replayed by 1, 8 and 32 clients
+#     (dnbd-replay), together and spread over 30 s, on the LAN and at
+#     1 Gbit/s: dnbd and nbd-server (bench/bootstorm.sh)
 # plus a perf profile (perf record -a) during one more single read (it
 # runs with scenario 1).
 #
@@ -55,8 +58,9 @@
 #   BENCH_CELL_MIB   image of scenario 9 (64; quick: 8); BENCH_CELL_N its
 #                    clients (8; quick: 2); BENCH_CELL_LOSS (10);
 #                    BENCH_CELL_RATE (54mbit)
+#   BENCH_BOOT_*     scenario 10: see bench/bootstorm.sh
 #   BENCH_ONLY       the scenarios to run, e.g. "1 7" (default: all of
-#                    1..9; 5 is computed from the runs of 1 and 2, the
+#                    1..10; 5 is computed from the runs of 1 and 2, the
 #                    profile runs with 1)
 #   BENCH_SRV_OPTS   extra dnbd-server options of scenarios 1-3 and 5-9
 #                    (e.g. --rate-control), for side runs
@@ -106,7 +110,7 @@ CELL_MIB=${BENCH_CELL_MIB:-$D_CELL_MIB}
 CELL_N=${BENCH_CELL_N:-$D_CELL_N}
 CELL_LOSS=${BENCH_CELL_LOSS:-10}
 CELL_RATE=${BENCH_CELL_RATE:-54mbit}
-ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7 8 9}
+ONLY=${BENCH_ONLY:-1 2 3 4 5 6 7 8 9 10}
 PERF=${BENCH_PERF:-1}
 OUT=${BENCH_OUT:-$D_OUT}
 if ((QUICK)); then RAW=${BENCH_RAW:-$OUT/raw}; else RAW=${BENCH_RAW:-$REPO/build/bench}; fi
@@ -124,8 +128,11 @@ CLIENT_TIMEOUT=600
 # TCP under heavy loss may crawl: its reader is stopped after this long.
 LOSS_TIMEOUT=120
 IPERF_P=$(($(nproc) < 4 ? $(nproc) : 4))
+# shellcheck source=SCRIPTDIR/bootstorm.sh
+source "$REPO/bench/bootstorm.sh"
+boot_knobs
 PKGS=(nbd-server nbdkit libnbd-bin iperf3 gnuplot-nox linux-perf nftables
-	jq time python3 iproute2 strace procps)
+	jq time python3 iproute2 strace procps libnbd-dev)
 
 # ---- set-up ---------------------------------------------------------------
 
@@ -158,8 +165,9 @@ bench_check_knobs() {
 	done
 	[[ -n "${ONLY// /}" ]] || fail "BENCH_ONLY names no scenario"
 	for v in $ONLY; do
-		[[ "$v" =~ ^[1-9]$ ]] || fail "BENCH_ONLY takes scenario numbers 1..9: '$v'"
+		[[ "$v" =~ ^([1-9]|10)$ ]] || fail "BENCH_ONLY takes scenario numbers 1..10: '$v'"
 	done
+	! selected 10 || boot_check_knobs
 }
 
 # selected N: scenario N is in BENCH_ONLY.
@@ -173,6 +181,7 @@ max_clients() {
 	! selected 2 || ns=$NS_LIST
 	! selected 6 || ns+=" $TBF_N"
 	! selected 8 || ns+=" $MLOSS_N"
+	! selected 10 || ns+=" $(boot_hosts)"
 	for n in $ns; do
 		((n <= m)) || m=$n
 	done
@@ -954,7 +963,7 @@ bench_meta() {
 	kv load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 	kv qemu_running "$(pgrep -c -f '^qemu-system' || true)"
 	kv dnbd "$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo -)"
-	for p in nbd-server nbdkit libnbd-bin iperf3 linux-perf gnuplot-nox nftables; do
+	for p in nbd-server nbdkit libnbd-bin libnbd0 iperf3 linux-perf gnuplot-nox nftables; do
 		kv "v_$p" "$(pkg_version "$p")"
 	done
 	kv quick "$QUICK"; kv mib "$MIBS"; kv passes "$PASSES"; kv n_list "$NS_LIST"
@@ -981,7 +990,8 @@ main() {
 	net_init
 	W=$NET_WORK
 	mkdir -p "$RAW" "$OUT/bench"
-	rm -f "$RAW"/{results,failover,cpu,meta}.tsv "$RAW"/profile-* "$RAW"/s[0-9]-*.json
+	rm -f "$RAW"/{results,failover,cpu,meta,boot,bootruns}.tsv "$RAW"/profile-* \
+		"$RAW"/s[0-9]-*.json "$RAW"/s10-*.json
 	printf 'scenario\tsystem\tparam\tpass\twall_s\timage_bytes\tclients\tegress_bytes\tegress_pkts\tsrv_cpu_s\tcli_cpu_s\thost_cpu_s\tnote\n' \
 		>"$RAW/results.tsv"
 	bench_meta
@@ -1001,6 +1011,7 @@ main() {
 	! selected 7 || s7_gbit
 	! selected 8 || s8_group_loss
 	! selected 9 || s9_cell
+	! selected 10 || s10_boot
 	stop_servers
 	kv load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
 	kv runtime_s "$(elapsed_since "$t0")"

@@ -228,7 +228,7 @@ struct trace_rec {
 	bool retry;
 };
 
-struct trace {
+struct trace_log {
 	FILE *f;		/* NULL: no --trace */
 	const char *path;
 	uint64_t t0, lines;
@@ -311,7 +311,7 @@ struct server {
 	struct srcrate srcrate;
 	struct seen seen;
 	bool metrics_failed;		/* the last write failed (said once) */
-	struct trace trace;		/* --trace */
+	struct trace_log trace;		/* --trace */
 	_Atomic uint64_t counters[SC_MAX];
 	/* Job queue between the event loop and the workers. */
 	pthread_mutex_t qlock;
@@ -394,11 +394,11 @@ void seen_json(FILE *f, const struct server *s, uint64_t now);
 
 /* trace.c */
 /* Opens path and writes the header; 0 or -errno. */
-int trace_open(struct trace *t, const char *path, uint64_t now);
+int trace_open(struct trace_log *t, const char *path, uint64_t now);
 /* One READ, done at done (now_us); any thread.  No-op without --trace. */
-void trace_read(struct trace *t, const struct trace_rec *r, uint64_t done);
-void trace_flush(struct trace *t);	/* event loop, once a second */
-void trace_close(struct trace *t);
+void trace_read(struct trace_log *t, const struct trace_rec *r, uint64_t done);
+void trace_flush(struct trace_log *t);	/* event loop, once a second */
+void trace_close(struct trace_log *t);
 
 /* metrics.c */
 /* Writes the Prometheus text format to path (atomically); 0 or -errno. */

@@ -25,7 +25,7 @@
 #include "server.h"
 #include "util.h"
 
-int trace_open(struct trace *t, const char *path, uint64_t now)
+int trace_open(struct trace_log *t, const char *path, uint64_t now)
 {
 	memset(t, 0, sizeof(*t));
 	t->f = fopen(path, "we");
@@ -47,7 +47,7 @@ int trace_open(struct trace *t, const char *path, uint64_t now)
 	return 0;
 }
 
-void trace_read(struct trace *t, const struct trace_rec *r, uint64_t done)
+void trace_read(struct trace_log *t, const struct trace_rec *r, uint64_t done)
 {
 	char a[ADDR_STRLEN];
 
@@ -63,7 +63,7 @@ void trace_read(struct trace *t, const struct trace_rec *r, uint64_t done)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void trace_flush(struct trace *t)
+void trace_flush(struct trace_log *t)
 {
 	int bad;
 
@@ -78,7 +78,7 @@ void trace_flush(struct trace *t)
 	t->failed = bad;
 }
 
-void trace_close(struct trace *t)
+void trace_close(struct trace_log *t)
 {
 	if (!t->f)
 		return;

@@ -499,6 +499,43 @@ def gen_metrics():
         write(h, name, d)
 
 
+# ---- fuzz-trace: [control: --client filter] trace text -------------------
+
+def gen_trace():
+    h = "fuzz-trace"
+    clean(h)
+    good = (b"# dnbd-trace 1\n"
+            b"# time_us done_us client image offset length kind\n"
+            b"0 100 10.0.0.1:1000 demo 0 4096 read\n"
+            b"150 300 10.0.0.1:1000 demo 4096 1400 read\n"
+            b"150 350 10.0.0.1:1000 demo 8192 700 read\n"
+            b"200 260 10.0.0.1:1000 demo 8192 700 retry\n"
+            b"210 210 10.0.0.2:1000 demo 0 100 read\n"
+            b"400 450 10.0.0.1:1000 demo 100000 1 read\n"
+            b"\n"
+            b"460 470 10.0.0.1:1000 demo 5 10 read\n"
+            b"500 600 10.0.0.1:2000 other 7 3 read\n"
+            b"500 500 10.0.0.1:1000 demo 9 1 later-kind")
+    seeds = {
+        "all-clients": b"\0" + good,
+        "one-address": b"\1" + good,
+        "one-port": b"\2" + good,
+        "ties": b"\0" + b"10 20 a:1 i 0 1 read\n10 20 a:1 i 1 1 read\n"
+                b"20 30 a:1 i 2 1 read\n25 40 a:1 i 3 1 read\n"
+                b"31 31 a:1 i 4 1 read\n",
+        "max-values": b"\0" + b"0 18446744073709551615 a:1 i "
+                      b"18446744009289043967 67108864 read\n"
+                      b"18446744073709551615 18446744073709551615 a:1 i 0 1 read\n",
+        "bad-fields": b"\0" + b"0 1 a:1 i 0 1 read\n0 1 a:1  i 0 1 read\n",
+        "bad-order": b"\0" + b"5 9 a:1 i 0 1 read\n4 9 a:1 i 0 1 read\n",
+        "bad-done": b"\0" + b"5 4 a:1 i 0 1 read\n",
+        "bad-version": b"\0" + b"# dnbd-trace 2\n0 1 a:1 i 0 1 read\n",
+        "no-reads": b"\2" + b"# dnbd-trace 1\n0 1 a:1 i 0 1 retry\n",
+    }
+    for name, d in seeds.items():
+        write(h, name, d)
+
+
 def main():
     gen_wire()
     gen_server()
@@ -507,6 +544,7 @@ def main():
     gen_cmdline()
     gen_fec()
     gen_metrics()
+    gen_trace()
     total = 0
     for dirpath, _, files in os.walk(ROOT):
         for f in files:

@@ -27,22 +27,26 @@ set -euo pipefail
 # and the sanitizer runtimes.  The metrics and the live lab page: a
 # Prometheus parser (python3-prometheus-client: tests/net/t-metrics.sh,
 # tests/unit/t-client-metrics.sh) and headless Chromium with
-# its WebDriver (chromium, chromium-driver, python3-selenium).
-REQUIRED=(build-essential iproute2 nftables jq procps psmisc coreutils groff-base
+# its WebDriver (chromium, chromium-driver, python3-selenium).  The boot
+# replay client bench/dnbd-replay, which every `make` builds, links libnbd
+# (libnbd-dev); its test (tests/net/t-replay.sh) replays a trace from
+# nbd-server and nbdkit too.
+REQUIRED=(build-essential libnbd-dev iproute2 nftables jq procps psmisc coreutils groff-base
 	qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools dkms
 	perl binutils clang-14
 	dracut-core dracut-network isc-dhcp-client dnsmasq-base cryptsetup-bin
 	dmsetup e2fsprogs erofs-utils mmdebstrap dash python3
 	grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ipxe ovmf
 	dosfstools zstd
-	python3-prometheus-client chromium chromium-driver python3-selenium)
+	python3-prometheus-client chromium chromium-driver python3-selenium
+	nbd-server nbdkit)
 OPTIONAL=(xxd)
 if [[ "${1:-}" == demo-net ]]; then
-	REQUIRED=(build-essential iproute2 jq procps coreutils)
+	REQUIRED=(build-essential libnbd-dev iproute2 jq procps coreutils)
 	OPTIONAL=()
 elif [[ "${1:-}" == demo ]]; then
 	# The appliance ISO, the Debian demo image and QEMU.
-	REQUIRED=(build-essential iproute2 jq procps psmisc coreutils
+	REQUIRED=(build-essential libnbd-dev iproute2 jq procps psmisc coreutils
 		qemu-system-x86 busybox-static cpio xz-utils kmod squashfs-tools
 		dracut-core dracut-network isc-dhcp-client dnsmasq-base mmdebstrap
 		python3 grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools

@@ -14,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 trap net_cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf s7-gbit"
+PLOTS="s1-throughput s2-egress s2-wall s3-loss s6-tbf s7-gbit s10-time s10-egress"
 
 [[ $EUID -eq 0 ]] || skip "needs root (network namespaces, apt-get)"
 net_init
@@ -59,7 +59,7 @@ grep -E '^s[1-9] ' "$W/bench.log" || true
 for h in "## Targets" "## Where dnbd falls short" "## Profile"; do
 	grep -q "^$h" "$REPORT" || fail "the report has no '$h' section"
 done
-for n in 1 2 3 4 5 6 7 8 9; do
+for n in 1 2 3 4 5 6 7 8 9 10; do
 	figs=$(section_figures "$n")
 	((figs >= 2)) || fail "section $n of the report has $figs numeric figures in its tables"
 	info "section $n: $figs figures"
@@ -75,7 +75,9 @@ targets=$(goal_rows "issue 6")
 ((targets == 4)) || fail "the issue-6 targets table has $targets rows with a verdict, not 4"
 targets=$(goal_rows "Issue 14")
 ((targets == 5)) || fail "the issue-14 targets table has $targets rows with a verdict, not 5"
-pass "the report has every scenario's table with figures, and the 6 + 4 + 5 targets"
+targets=$(goal_rows "Issue 15")
+((targets == 3)) || fail "the issue-15 targets table has $targets rows with a verdict, not 3"
+pass "the report has every scenario's table with figures, and the 6 + 4 + 5 + 3 targets"
 
 # Scenario 8: the three systems, each with its egress; dnbd's repairs.
 s8=$(awk '/^## / { on = index($0, "## 8.") == 1; next } on' "$REPORT")
@@ -108,10 +110,32 @@ for p in $PLOTS; do
 	is_png "$OUT/bench/$p.png" || fail "$p.png is missing or not a PNG"
 	grep -q "bench/$p.png" "$REPORT" || fail "the report does not show $p.png"
 done
-pass "6 PNG plots, all shown in the report"
+pass "8 PNG plots, all shown in the report"
 
 for s in s1 s2 s3 s6 s7 s8; do
 	grep -q "^$s	" "$OUT/raw/results.tsv" || fail "results.tsv has no $s line"
 done
 [[ $(wc -l <"$OUT/raw/failover.tsv") -ge 2 ]] || fail "failover.tsv is empty"
+
+# Scenario 10, the boot storm: every run of the quick matrix (the lone
+# boot, 2 clients together and spread; dnbd and nbd-server) with its
+# figures; every client replayed the same reads and bytes.
+s10=$(awk '/^## / { on = index($0, "## 10.") == 1; next } on' "$REPORT")
+for r in "| dnbd | 1 (lone) |" "| nbd-server | 1 (lone) |" "| dnbd | 2 together |" \
+	"| nbd-server | 2 together |" "| dnbd | 2 spread |" "| nbd-server | 2 spread |"; do
+	row=$(grep -F "$r" <<<"$s10" | head -n 1)
+	[[ -n "$row" ]] || fail "section 10 has no row '$r'"
+	awk -F'|' '{ for (i = 4; i <= 8; i++) if ($i !~ /[0-9]/) exit 1 }' <<<"$row" ||
+		fail "section 10, '$r': a figure is missing: $row"
+done
+runs=$(($(wc -l <"$OUT/raw/bootruns.tsv") - 1))
+((runs == 6)) || fail "bootruns.tsv has $runs runs, not 6"
+clients=$(awk -F'\t' 'NR > 1 { n++; r[$8]++ } END { for (b in r) k++; print n, k }' \
+	"$OUT/raw/boot.tsv")
+[[ "$clients" == "10 1" ]] ||
+	fail "boot.tsv: '$clients' (client lines, distinct byte counts), not 10 lines of one count"
+jq -e '.system == "dnbd" and .reads == 300 and .errors == 0' \
+	"$OUT/raw/s10-dnbd-lan-lone-1-0.json" >/dev/null ||
+	fail "the lone dnbd replay did not read the 300 reads of the cut trace: $(cat "$OUT/raw/s10-dnbd-lan-lone-1-0.json")"
+pass "section 10: the boot storm's 6 runs (dnbd and nbd-server, lone, together, spread) with figures"
 pass "raw figures kept in results.tsv and failover.tsv"

@@ -29,6 +29,7 @@ check_prog dnbd-server docs/man/dnbd-server.8
 check_prog dnbd-cat docs/man/dnbd-cat.1
 check_prog dnbd-client docs/man/dnbd-client.8
 check_prog image-builder/dnbd-mkimage docs/man/dnbd-mkimage.8
+check_prog "$BIN/../bench/dnbd-replay" docs/man/dnbd-replay.1
 
 # dnbd-appliance's options and every key of dnbd-appliance.conf are in
 # dnbd-appliance(8); every key is in docs/lab.md too.

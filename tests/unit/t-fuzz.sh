@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 HARNESSES=(fuzz-wire fuzz-server-request fuzz-client-reply fuzz-config
-	fuzz-cmdline fuzz-fec fuzz-metrics)
+	fuzz-cmdline fuzz-fec fuzz-metrics fuzz-trace)
 RUNS=${T_FUZZ_RUNS:-100000}
 SECS=${T_FUZZ_SECS:-10}
 bad=0
