@@ -144,6 +144,7 @@ dr_serve() {
 	done
 	net_bg srv "$W/srv.log" "$DNBD_SERVER" -m "$group" -i 1 "${args[@]}" \
 		--stats "$W/srv.json" "${DR_SERVER_ARGS[@]}"
+	# shellcheck disable=SC2034 # the callers use it
 	DR_SERVER_PID=$NET_LAST_PID
 	wait_for 30 json_ready "$W/srv.json" || fail "the server did not start"
 	dr_dhcp "$rootpath"
