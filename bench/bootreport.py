@@ -74,8 +74,14 @@ def _why(v, m):
         parts.append(f"{c['segments_sent']:,.0f} datagrams sent for {seg:,.0f} segments of one "
                      f"boot ({c['segments_sent'] / seg:.2f}×)")
     if c.get("requests"):
+        first = c["requests"] - c.get("requests_retry", 0)
+        reads = float(m.get("boot_reads") or 0)
         parts.append(f"{c['requests']:,.0f} READs, {c.get('requests_retry', 0):,.0f} of them "
                      f"retries ({c.get('segments_rerequested', 0):,.0f} segments asked again)")
+        if reads and first > 2 * reads:
+            parts.append(f"the first asks alone are {first / reads:.1f} boots' worth of READs: "
+                         "clients that started later asked for what had been multicast before "
+                         "they listened (a client keeps only what it overhears while bound)")
     if c.get("duplicates_suppressed"):
         parts.append(f"{c['duplicates_suppressed']:,.0f} segments held back as just multicast")
     if c.get("queue_full") or c.get("requests_ratelimited"):
