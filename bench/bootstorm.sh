@@ -104,7 +104,7 @@ boot_delta() {
 # boot_run SYSTEM LINK MODE N: N replays at once (together) or spread over
 # BOOT_SPREAD s; lines in boot.tsv and bootruns.tsv.
 boot_run() {
-	local sys=$1 link=$2 mode=$3 n=$4 i host delay tag pids=() rc bad=0
+	local sys=$1 link=$2 mode=$3 n=$4 i host delay tag
 	local pid start wall tx0 tx1 c0 c1 note="" target k
 	tag="s10-$sys-$link-$mode-$n"
 	pid=$(server_pid "$sys")
@@ -118,26 +118,18 @@ boot_run() {
 		target=(--nbd "nbd://$SRV_IP:$NBD_PORT/$EXPORT")
 	fi
 	start=$EPOCHREALTIME
+	READER_PIDS=()
 	for ((i = 0; i < n; i++)); do
 		host=c$((i % $(boot_hosts) + 1))
 		delay=0
 		[[ $mode != spread ]] || delay=$(awk -v i="$i" -v n="$n" -v s="$BOOT_SPREAD" \
 			'BEGIN { printf "%.3f", i * s / n }')
-		net_bg_out "$host" "$W/$tag-$i.json" "$W/$tag-$i.log" timeout "$CLIENT_TIMEOUT" \
+		net_bg_out "$host" "$W/$tag-$i.json" "$W/cl-$tag-$((i + 1)).log" timeout "$CLIENT_TIMEOUT" \
 			"$REPLAY" -q --think-scale "$BOOT_THINK" --start-delay "$delay" \
 			"${target[@]}" "$W/boot.trace"
-		pids+=("$NET_LAST_PID")
+		READER_PIDS+=("$NET_LAST_PID")
 	done
-	for i in "${!pids[@]}"; do
-		rc=0
-		wait "${pids[$i]}" || rc=$?
-		if ((rc != 0)); then
-			info "replay $tag-$i exited $rc:"
-			tail -n 5 "$W/$tag-$i.log"
-			bad=1
-		fi
-	done
-	((bad == 0)) || fail "$tag: a replay failed"
+	wait_readers "$tag" || fail "$tag: a replay failed"	# their logs: cl-TAG-N.log
 	wall=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 	[[ $sys != nbd-server ]] || wait_for 10 nbd_idle || info "nbd-server children linger"
 	tx1=$(net_port_tx_bytes srv)
