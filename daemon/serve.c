@@ -1211,6 +1211,19 @@ static void run_parity(struct server *s, const struct job *j, uint8_t *span,
 	batch_flush(s, img, sk, b);
 }
 
+/* One job from the queue, by a worker or serve_run_queued(); then its
+ * --trace line, now that its last REPLY is out. */
+static void run_queued(struct server *s, const struct job *j, uint8_t *span,
+		       struct batch *b)
+{
+	if (j->parity)
+		run_parity(s, j, span, b);
+	else
+		run_job(s, j, span, b);
+	if (j->traced)
+		trace_read(&s->trace, &j->tr, now_us());
+}
+
 static void *worker(void *arg)
 {
 	struct server *s = arg;
@@ -1236,12 +1249,7 @@ static void *worker(void *arg)
 		s->qhead = (s->qhead + 1) % JOBQ_LEN;
 		s->qlen--;
 		pthread_mutex_unlock(&s->qlock);
-		if (j.parity)
-			run_parity(s, &j, span, b);
-		else
-			run_job(s, &j, span, b);
-		if (j.traced)
-			trace_read(&s->trace, &j.tr, now_us());
+		run_queued(s, &j, span, b);
 	}
 	free(b->par);
 	free(b);
@@ -1259,12 +1267,7 @@ void serve_run_queued(struct server *s, uint8_t *span)
 		j = s->queue[s->qhead];
 		s->qhead = (s->qhead + 1) % JOBQ_LEN;
 		s->qlen--;
-		if (j.parity)
-			run_parity(s, &j, span, &b);
-		else
-			run_job(s, &j, span, &b);
-		if (j.traced)
-			trace_read(&s->trace, &j.tr, now_us());
+		run_queued(s, &j, span, &b);
 	}
 	free(b.par);
 }
