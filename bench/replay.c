@@ -448,17 +448,10 @@ static void report(struct replay *rp)
 		printf(",\"image\":");
 		json_str(stdout, core->image.name);
 		printf(",\"retries\":%" PRIu64 ",\"timeouts\":%" PRIu64
-		       ",\"datagrams\":%" PRIu64 ",\"counters\":{",
+		       ",\"datagrams\":%" PRIu64 ",",
 		       core->counters[DNBD_CC_segments_rerequested],
 		       core->counters[DNBD_CC_timeouts], rp->s.rx.datagrams);
-		json_counters(stdout, dnbd_client_counter_names,
-			      core->counters, DNBD_CC_MAX);
-		printf("},\"transport\":{\"gro\":%s,\"receives\":%" PRIu64
-		       ",\"buffers\":%" PRIu64 ",\"coalesced\":%" PRIu64
-		       ",\"datagrams\":%" PRIu64 "}",
-		       rp->s.gro ? "true" : "false", rp->s.rx.calls,
-		       rp->s.rx.buffers, rp->s.rx.coalesced,
-		       rp->s.rx.datagrams);
+		session_json(stdout, &rp->s);
 	}
 	printf("}\n");
 	fflush(stdout);

@@ -154,16 +154,10 @@ static void report(struct cat *c)
 		return;
 	fprintf(f, "{\"image\":{\"name\":\"%s\",\"id\":\"0x%016" PRIx64 "\","
 		"\"size\":%" PRIu64 ",\"revision\":%u,\"seg_size\":%u},"
-		"\"bytes_written\":%" PRIu64 ",\"counters\":{",
+		"\"bytes_written\":%" PRIu64 ",",
 		core->image.name, core->image.id, core->image.size,
 		core->image.revision, core->image.seg_max, c->written);
-	json_counters(f, dnbd_client_counter_names, core->counters,
-		      DNBD_CC_MAX);
-	fprintf(f, "},\"transport\":{\"gro\":%s,\"receives\":%" PRIu64
-		",\"buffers\":%" PRIu64 ",\"coalesced\":%" PRIu64
-		",\"datagrams\":%" PRIu64 "}",
-		c->s.gro ? "true" : "false", c->s.rx.calls, c->s.rx.buffers,
-		c->s.rx.coalesced, c->s.rx.datagrams);
+	session_json(f, &c->s);
 	fprintf(f, ",\"servers\":[");
 	print_servers(f, core, true);
 	fprintf(f, "]}\n");

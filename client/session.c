@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "keyfile.h"
+#include "stats.h"
 #include "util.h"
 
 /*
@@ -519,6 +520,18 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 		return -1;
 	}
 	return 0;
+}
+
+void session_json(FILE *f, const struct session *s)
+{
+	fprintf(f, "\"counters\":{");
+	json_counters(f, dnbd_client_counter_names, s->core.counters,
+		      DNBD_CC_MAX);
+	fprintf(f, "},\"transport\":{\"gro\":%s,\"receives\":%" PRIu64
+		",\"buffers\":%" PRIu64 ",\"coalesced\":%" PRIu64
+		",\"datagrams\":%" PRIu64 "}",
+		s->gro ? "true" : "false", s->rx.calls, s->rx.buffers,
+		s->rx.coalesced, s->rx.datagrams);
 }
 
 void session_close(struct session *s)

@@ -8,6 +8,8 @@
 #ifndef DNBD_SESSION_H
 #define DNBD_SESSION_H
 
+#include <stdio.h>
+
 #include "dnbd_client.h"
 #include "net.h"
 
@@ -78,6 +80,9 @@ int session_discover(struct session *s, const char *name, uint64_t timeout_us,
 /* Waits for datagrams or the next timer, at most max_us; feeds the core. */
 void session_poll(struct session *s, uint64_t max_us);
 void session_close(struct session *s);
+/* "counters":{...},"transport":{...}: the core's counters and the receive
+ * path's, as dnbd-cat --stats and dnbd-replay write them. */
+void session_json(FILE *f, const struct session *s);
 const char *session_strerror(int err);
 unsigned int session_image_servers(const struct session *s, uint64_t id,
 				   char *ids, size_t idslen);
