@@ -104,7 +104,7 @@ boot_delta() {
 # boot_run SYSTEM LINK MODE N: N replays at once (together) or spread over
 # BOOT_SPREAD s; lines in boot.tsv and bootruns.tsv.
 boot_run() {
-	local sys=$1 link=$2 mode=$3 n=$4 i host delay tag
+	local sys=$1 link=$2 mode=$3 n=$4 i hosts tag delays=()
 	local pid start wall tx0 tx1 c0 c1 note="" target k
 	tag="s10-$sys-$link-$mode-$n"
 	pid=$(server_pid "$sys")
@@ -117,15 +117,16 @@ boot_run() {
 	else
 		target=(--nbd "nbd://$SRV_IP:$NBD_PORT/$EXPORT")
 	fi
+	# Client i starts after delays[i]: 0, or i/N of the spread.
+	read -ra delays <<<"$(awk -v n="$n" -v s="$BOOT_SPREAD" -v m="$mode" \
+		'BEGIN { for (i = 0; i < n; i++) printf "%.3f ", m == "spread" ? i * s / n : 0 }')"
+	hosts=$(boot_hosts)
 	start=$EPOCHREALTIME
 	READER_PIDS=()
 	for ((i = 0; i < n; i++)); do
-		host=c$((i % $(boot_hosts) + 1))
-		delay=0
-		[[ $mode != spread ]] || delay=$(awk -v i="$i" -v n="$n" -v s="$BOOT_SPREAD" \
-			'BEGIN { printf "%.3f", i * s / n }')
-		net_bg_out "$host" "$W/$tag-$i.json" "$W/cl-$tag-$((i + 1)).log" timeout "$CLIENT_TIMEOUT" \
-			"$REPLAY" -q --think-scale "$BOOT_THINK" --start-delay "$delay" \
+		net_bg_out "c$((i % hosts + 1))" "$W/$tag-$i.json" "$W/cl-$tag-$((i + 1)).log" \
+			timeout "$CLIENT_TIMEOUT" \
+			"$REPLAY" -q --think-scale "$BOOT_THINK" --start-delay "${delays[$i]}" \
 			"${target[@]}" "$W/boot.trace"
 		READER_PIDS+=("$NET_LAST_PID")
 	done
@@ -137,10 +138,7 @@ boot_run() {
 	for ((i = 0; i < n; i++)); do
 		jq -e '.errors == 0 and .reads > 0' "$W/$tag-$i.json" >/dev/null ||
 			fail "$tag-$i: the replay reported errors: $(head -c 300 "$W/$tag-$i.json")"
-		delay=0
-		[[ $mode != spread ]] || delay=$(awk -v i="$i" -v n="$n" -v s="$BOOT_SPREAD" \
-			'BEGIN { printf "%.3f", i * s / n }')
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$link" "$mode" "$n" "$i" "$delay" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$link" "$mode" "$n" "$i" "${delays[$i]}" \
 			"$(jq -r .seconds "$W/$tag-$i.json")" "$(jq -r .bytes "$W/$tag-$i.json")" \
 			>>"$RAW/boot.tsv"
 	done
