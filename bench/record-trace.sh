@@ -30,7 +30,7 @@
 # Once the end-of-boot marker is on the console it stops QEMU and the
 # server and writes the trace: the client's lines only, sorted by arrival,
 # times shifted so that its first READ is at 0, and the header comments of
-# the format (/work/scratch/trace-format.md, dnbd-server(8)): name, booted,
+# the format (dnbd-server(8), bench/README.md): name, booted,
 # kernel, image and image_bytes, reads and retries (lines of each kind),
 # bytes (the reads' lengths), duration_s (the last done_us), recorded.
 #
@@ -146,13 +146,6 @@ build_image() {
 	grep -a '^dnbd-mkimage: \[' "$log" || true
 }
 
-# console_has REGEX: the client's console has a matching line (reads the
-# whole log: no SIGPIPE under pipefail).
-console_has() {
-	[[ -f "$(vm_log_file c1)" ]] || return 1
-	vm_log c1 | grep -aE -- "$1" >/dev/null
-}
-
 # trace_lines: READ lines in the raw trace so far (it is flushed every second).
 trace_lines() { grep -cv '^#' "$W/server.trace" 2>/dev/null || true; }
 
@@ -166,11 +159,11 @@ wait_marker() {
 	local deadline=$((SECONDS + TIMEOUT)) next=$((SECONDS + 60)) size seen=-1 quiet=$SECONDS
 	local shown=0 lines
 	while ((SECONDS < deadline)); do
-		if console_has "$MARK_RE"; then
+		if vm_log_has c1 "$MARK_RE"; then
 			MARK_SECS=$(elapsed_since "${VM_T0[c1]}")
 			return 0
 		fi
-		if [[ -n "$FAIL_RE" ]] && console_has "$FAIL_RE"; then
+		if [[ -n "$FAIL_RE" ]] && vm_log_has c1 "$FAIL_RE"; then
 			vm_log c1 | grep -a '^DNBD-TRACE:' | cut -c1-300
 			fail "$NAME: the image reported a failure (above)"
 		fi
@@ -178,7 +171,7 @@ wait_marker() {
 		size=$(stat -c %s "$(vm_log_file c1)" 2>/dev/null) || size=0
 		((size == seen)) || { seen=$size; quiet=$SECONDS; }
 		if [[ $NAME == demo ]] && ((SECONDS - quiet >= 60)) &&
-			console_has 'Reached target.*Multi-User System'; then
+			vm_log_has c1 'Reached target.*Multi-User System'; then
 			MARK_SECS=$(elapsed_since "${VM_T0[c1]}")
 			MARK_NOTE=" (no clean prompt line; multi-user.target reached and the console quiet for 60 s)"
 			return 0

@@ -52,14 +52,14 @@ if ! ap_wait_prompts 1200 c1 c2 c3; then
 fi
 
 # The boot chain each took.
-ap_log_has c1 'snponly.efi' || { vm_tail c1 60; fail "c1 did not chainload snponly.efi"; }
-ap_log_has c1 'boot.ipxe' || fail "c1's iPXE did not fetch boot.ipxe"
-ap_log_has c1 'EFI stub: Loaded initrd from command line option' ||
+vm_log_has c1 'snponly.efi' || { vm_tail c1 60; fail "c1 did not chainload snponly.efi"; }
+vm_log_has c1 'boot.ipxe' || fail "c1's iPXE did not fetch boot.ipxe"
+vm_log_has c1 'EFI stub: Loaded initrd from command line option' ||
 	fail "c1 did not boot through the EFI stub with initrd="
 # Only iPXE running boot.ipxe expands ${netX/mac} into BOOTIF=.
 for c in c1 c2 c3; do
 	mac=${VM_MACADDR[$c]//:/-}
-	ap_log_has "$c" "Command line: (demo.vmlinuz )?initrd=demo.initrd BOOTIF=01-$mac dnbd.root=239.33.0.1:5001,image=demo" ||
+	vm_log_has "$c" "Command line: (demo.vmlinuz )?initrd=demo.initrd BOOTIF=01-$mac dnbd.root=239.33.0.1:5001,image=demo" ||
 		fail "$c did not boot the kernel command line of boot.ipxe"
 done
 if [[ $(vm_log c1 | grep -c 'snponly.efi') -gt 2 ]]; then

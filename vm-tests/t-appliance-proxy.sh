@@ -32,7 +32,7 @@ EOF
 ap_conf_disk "$W/app-conf.img" "$W/app.conf"
 ap_appliance app "$W/appliance.iso" "$W/app-conf.img"
 ap_wait_ready app 240
-ap_log_has app 'DHCP proxy' || fail "the appliance is not in proxy mode"
+vm_log_has app 'DHCP proxy' || fail "the appliance is not in proxy mode"
 
 ap_client c1 bios
 ap_wait_prompts 1200 c1 || { vm_tail c1 40; fail "c1 did not boot through proxyDHCP"; }
@@ -48,6 +48,6 @@ grep -q -- "-- $addr\$" <<<"$out" || fail "c1 does not have its address $addr fr
 leases=$(ap_status_json http://10.33.0.1/status/dhcp-leases) || leases=""
 [[ -z "$leases" ]] || fail "the appliance leased addresses in proxy mode: $leases"
 # Only boot.ipxe, from the appliance, puts BOOTIF= (iPXE's ${netX/mac}) there.
-ap_log_has c1 "Command line: initrd=demo.initrd BOOTIF=01-${mac//:/-} dnbd.root=239.33.0.1:5001,image=demo" ||
+vm_log_has c1 "Command line: initrd=demo.initrd BOOTIF=01-${mac//:/-} dnbd.root=239.33.0.1:5001,image=demo" ||
 	fail "c1 did not boot the kernel command line of the appliance's boot.ipxe"
 pass "proxyDHCP: address $addr from the plain dnsmasq, PXE and boot.ipxe from the appliance, root over multicast"

@@ -40,9 +40,9 @@ ap_appliance app1 "$W/appliance.iso" "$W/app1-conf.img"
 ap_appliance app2 "$W/appliance.iso" "$W/app2-conf.img" uefi
 ap_wait_ready app1 240
 ap_wait_ready app2 240
-ap_log_has app2 'BdsDxe: starting .*DVD-ROM' ||
+vm_log_has app2 'BdsDxe: starting .*DVD-ROM' ||
 	fail "app2 did not boot the ISO through UEFI (OVMF)"
-ap_log_has app2 'configuration: /run/dnbd/conf/dnbd-appliance.conf' ||
+vm_log_has app2 'configuration: /run/dnbd/conf/dnbd-appliance.conf' ||
 	fail "app2 did not read its configuration disk"
 
 ap_client c1 bios

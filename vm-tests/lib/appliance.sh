@@ -224,7 +224,7 @@ ap_wait_prompts() {
 		left=()
 		for n in "$@"; do
 			[[ -n "${VM_SECS[$n]:-}" ]] && continue
-			if ap_log_has "$n" '^root@[^ ]*:~# '; then
+			if vm_log_has "$n" '^root@[^ ]*:~# '; then
 				VM_SECS[$n]=$(elapsed_since "${VM_T0[$n]}")
 				info "$n: root prompt after ${VM_SECS[$n]} s"
 				continue
@@ -235,7 +235,7 @@ ap_wait_prompts() {
 			if [[ "$size" != "${seen[$n]:-}" ]]; then
 				seen[$n]=$size quiet[$n]=$SECONDS
 			elif ((SECONDS - quiet[$n] >= 20 && SECONDS - ${poked[$n]:-0} >= 60)) &&
-				ap_log_has "$n" "$AP_LOGIN_STAGE"; then
+				vm_log_has "$n" "$AP_LOGIN_STAGE"; then
 				poked[$n]=$SECONDS
 				info "$n: no prompt and a quiet console for 20 s: typing a newline"
 				python3 "$AP_CONSOLE" send "$NET_WORK/vm-$n.sock" "" || true
@@ -246,13 +246,6 @@ ap_wait_prompts() {
 	done
 	info "no root prompt within the time limit: ${left[*]}"
 	return 1
-}
-
-# ap_log_has NAME REGEX: NAME's console has a line matching REGEX (grep -E;
-# reads the whole log, so no SIGPIPE under pipefail).
-ap_log_has() {
-	[[ -f "$(vm_log_file "$1")" ]] || return 1
-	vm_log "$1" | grep -E -- "$2" >/dev/null
 }
 
 # ap_run NAME COMMAND [TIMEOUT]: COMMAND's output; its exit status.  The

@@ -253,6 +253,13 @@ vm_log() {
 		sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g'
 }
 
+# vm_log_has NAME REGEX: NAME's console has a line matching REGEX (grep
+# -E; reads the whole log, so no SIGPIPE under pipefail).
+vm_log_has() {
+	[[ -f "$(vm_log_file "$1")" ]] || return 1
+	vm_log "$1" | grep -aE -- "$2" >/dev/null
+}
+
 # vm_console NAME: the console without the kernel log section.
 vm_console() {
 	vm_log "$1" | sed '/^VMTEST-DMESG-BEGIN$/,/^VMTEST-DMESG-END$/d'
