@@ -8,6 +8,8 @@
 
 #define FIELDS	7
 
+static int trace_model(struct trace *t);
+
 struct field {
 	const char *p;
 	size_t n;
@@ -228,7 +230,11 @@ int trace_parse(struct trace *t, const char *buf, size_t len,
 		trace_free(t);
 		return -1;
 	}
-	trace_model(t);
+	if (trace_model(t)) {
+		snprintf(err, errlen, "out of memory for the replay model");
+		trace_free(t);
+		return -1;
+	}
 	return 0;
 }
 
@@ -271,51 +277,41 @@ static uint32_t heap_pop(const struct trace *t, struct heap *h)
 	return top;
 }
 
-void trace_model(struct trace *t)
+/* Fills in dep and think_us of every read (t->n > 0), and t->think_us;
+ * -1 when the heap cannot be allocated. */
+static int trace_model(struct trace *t)
 {
-	struct heap h = { .a = NULL, .n = 0 };
+	struct heap h = { .a = malloc(t->n * sizeof(*h.a)), .n = 0 };
 	uint32_t best = TRACE_NO_DEP;
 	size_t i;
 
+	if (!h.a)
+		return -1;
 	t->think_us = 0;
-	if (t->n)
-		h.a = malloc(t->n * sizeof(*h.a));
 	for (i = 0; i < t->n; i++) {
 		struct trace_read *r = &t->r[i];
 
 		/*
 		 * time_us never decreases, so a read answered by time_us(i)
 		 * stays answered for every later read: the best so far only
-		 * grows.  Without the heap's memory, the same by scanning.
+		 * grows.
 		 */
-		if (h.a) {
-			while (h.n && t->r[h.a[0]].done_us <= r->time_us) {
-				uint32_t j = heap_pop(t, &h);
+		while (h.n && t->r[h.a[0]].done_us <= r->time_us) {
+			uint32_t j = heap_pop(t, &h);
 
-				if (best == TRACE_NO_DEP ||
-				    t->r[j].done_us > t->r[best].done_us ||
-				    (t->r[j].done_us == t->r[best].done_us &&
-				     j > best))
-					best = j;
-			}
-		} else {
-			size_t j;
-
-			best = TRACE_NO_DEP;
-			for (j = 0; j < i; j++)
-				if (t->r[j].done_us <= r->time_us &&
-				    (best == TRACE_NO_DEP ||
-				     t->r[j].done_us >= t->r[best].done_us))
-					best = (uint32_t)j;
+			if (best == TRACE_NO_DEP ||
+			    t->r[j].done_us > t->r[best].done_us ||
+			    (t->r[j].done_us == t->r[best].done_us && j > best))
+				best = j;
 		}
 		r->dep = best;
 		r->think_us = r->time_us -
 			      (best == TRACE_NO_DEP ? 0 : t->r[best].done_us);
 		t->think_us += r->think_us;
-		if (h.a)
-			heap_push(t, &h, (uint32_t)i);
+		heap_push(t, &h, (uint32_t)i);
 	}
 	free(h.a);
+	return 0;
 }
 
 void trace_free(struct trace *t)

@@ -53,14 +53,13 @@ struct trace {
  * Parses a whole trace held in buf (len bytes, need not end in a newline
  * or a NUL) into t (zeroed by the caller), keeping only "read" lines, and
  * of those only client's when client is not NULL: "a.b.c.d:port" exactly,
- * or "a.b.c.d" for every port of that address.  Then runs trace_model().
+ * or "a.b.c.d" for every port of that address.  Then the model above
+ * fills in every read's dep and think_us, and t->think_us.
  * Returns 0, or -1 with "LINE: what is wrong" (or "what is wrong" when no
  * line is to blame) in err; t is then freed.
  */
 int trace_parse(struct trace *t, const char *buf, size_t len,
 		const char *client, char *err, size_t errlen);
-/* Fills in dep and think_us of every read, and t->think_us. */
-void trace_model(struct trace *t);
 void trace_free(struct trace *t);
 
 #endif

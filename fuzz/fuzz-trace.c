@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fuzz-trace - dnbd-replay's boot trace parser and replay model
- * (bench/trace.c: trace_parse() and trace_model()).
+ * (bench/trace.c: trace_parse() and its replay model).
  *
  * Input: a control byte, then the trace text.  Control bits 0-1: the
  * --client filter: none, "10.0.0.1" (any port) or "10.0.0.1:1000".
