@@ -119,9 +119,9 @@ def goals(res, m):
     return out
 
 
-def section(raw, m, table, png_dir, plots_rel, write_data):
-    """(markdown, gnuplot commands, PNG names) of section 10."""
-    res = figures(raw, m)
+def section(res, m, table, png_dir, plots_rel, write_data):
+    """(markdown, gnuplot commands, PNG names) of section 10, from
+    figures()."""
     title = "## 10. Boot storm: a real boot replayed by many clients at once\n"
     if not res:
         return title + "\nNot run (BENCH_ONLY).\n", "", []

@@ -1406,11 +1406,12 @@ def main():
     s8 = sec8(rows, m, res)
     s9 = sec9(rows, m, res)
     plots(p1, p2, p3, p6, p7)
-    s10, gp10, png10 = bootreport.section(RAW, m, table, os.path.join(OUT, PLOTS), PLOTS,
+    boot = bootreport.figures(RAW, m)
+    s10, gp10, png10 = bootreport.section(boot, m, table, os.path.join(OUT, PLOTS), PLOTS,
                                           write_data)
     if png10:
         subprocess.run(["gnuplot", write_data("plots-s10.gp", [GNUPLOT_HEAD, gp10])], check=True)
-    g15 = bootreport.goals(bootreport.figures(RAW, m), m) if selected(m, 10) else []
+    g15 = bootreport.goals(boot, m) if selected(m, 10) else []
     g13, g6, g14 = goals13(rows, res, m), goals6(rows, res, m), goals14(rows, res, m)
     short = shortfalls(res, m, rows, g13 + g6 + g14)
     parts = ["# dnbd benchmarks\n", machine(m), sec_targets(g13, g6, g14, g15), short,
