@@ -156,7 +156,7 @@ trace_lines() { grep -cv '^#' "$W/server.trace" 2>/dev/null || true; }
 # reached multi-user.target and the console has been quiet for 60 s.
 MARK_SECS="" MARK_NOTE="" LOAD0=""
 wait_marker() {
-	local deadline=$((SECONDS + TIMEOUT)) next=$((SECONDS + 60)) size seen=-1 quiet=$SECONDS
+	local deadline=$((SECONDS + TIMEOUT)) next=$((SECONDS + 60))
 	local shown=0 lines
 	while ((SECONDS < deadline)); do
 		if vm_log_has c1 "$MARK_RE"; then
@@ -168,16 +168,15 @@ wait_marker() {
 			fail "$NAME: the image reported a failure (above)"
 		fi
 		pid_alive "${VM_PID[c1]}" || { vm_tail c1 40; fail "$NAME: QEMU ended before the end of the boot"; }
-		size=$(stat -c %s "$(vm_log_file c1)" 2>/dev/null) || size=0
-		((size == seen)) || { seen=$size; quiet=$SECONDS; }
-		if [[ $NAME == demo ]] && ((SECONDS - quiet >= 60)) &&
+		vm_quiet c1
+		if [[ $NAME == demo ]] && ((VM_QUIET >= 60)) &&
 			vm_log_has c1 'Reached target.*Multi-User System'; then
 			MARK_SECS=$(elapsed_since "${VM_T0[c1]}")
 			MARK_NOTE=" (no clean prompt line; multi-user.target reached and the console quiet for 60 s)"
 			return 0
 		fi
 		# Progress: the console's milestones, and the reads so far.
-		((size > 0)) || { sleep 2; continue; }
+		((VM_LOG_SIZE[c1] > 0)) || { sleep 2; continue; }
 		lines=$(vm_log c1 | grep -aE 'Reached target|DNBD-TRACE:|login: | dnbd: ' | sed -n "$((shown + 1)),\$p") || true
 		if [[ -n "$lines" ]]; then
 			printf '%s\n' "$lines" | sed 's/^/  console: /' | cut -c1-200

@@ -217,8 +217,8 @@ ap_wait_prompt() {
 # fresh prompt.  Never before: firmware and boot loaders read keys.
 AP_LOGIN_STAGE='Reached target .*[Mm]ulti-[Uu]ser|\(automatic login\)|login: |^Debian GNU/Linux'
 ap_wait_prompts() {
-	local deadline=$((SECONDS + $1)) n left size
-	local -A seen=() quiet=() poked=()
+	local deadline=$((SECONDS + $1)) n left
+	local -A poked=()
 	shift
 	while ((SECONDS < deadline)); do
 		left=()
@@ -231,10 +231,8 @@ ap_wait_prompts() {
 			fi
 			left+=("$n")
 			pid_alive "${VM_PID[$n]}" || { info "$n: QEMU ended"; return 1; }
-			size=$(stat -c %s "$(vm_log_file "$n")" 2>/dev/null) || size=0
-			if [[ "$size" != "${seen[$n]:-}" ]]; then
-				seen[$n]=$size quiet[$n]=$SECONDS
-			elif ((SECONDS - quiet[$n] >= 20 && SECONDS - ${poked[$n]:-0} >= 60)) &&
+			vm_quiet "$n"
+			if ((VM_QUIET >= 20 && SECONDS - ${poked[$n]:-0} >= 60)) &&
 				vm_log_has "$n" "$AP_LOGIN_STAGE"; then
 				poked[$n]=$SECONDS
 				info "$n: no prompt and a quiet console for 20 s: typing a newline"

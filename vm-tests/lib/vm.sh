@@ -260,6 +260,21 @@ vm_log_has() {
 	vm_log "$1" | grep -aE -- "$2" >/dev/null
 }
 
+# vm_quiet NAME: VM_QUIET becomes the seconds since NAME's console last
+# grew, as far as the calls so far saw it (call it from a polling loop),
+# and VM_LOG_SIZE[NAME] its size in bytes.
+declare -A VM_LOG_SIZE=() VM_LOG_GREW=()
+VM_QUIET=0
+vm_quiet() {
+	local size
+	size=$(stat -c %s "$(vm_log_file "$1")" 2>/dev/null) || size=0
+	if [[ "$size" != "${VM_LOG_SIZE[$1]:-}" ]]; then
+		VM_LOG_SIZE[$1]=$size VM_LOG_GREW[$1]=$SECONDS
+	fi
+	# shellcheck disable=SC2034 # the callers read it
+	VM_QUIET=$((SECONDS - VM_LOG_GREW[$1]))
+}
+
 # vm_console NAME: the console without the kernel log section.
 vm_console() {
 	vm_log "$1" | sed '/^VMTEST-DMESG-BEGIN$/,/^VMTEST-DMESG-END$/d'
