@@ -23,7 +23,9 @@
 # else demo.trace), BENCH_BOOT_N ("8 32"; quick "2"), BENCH_BOOT_SPREAD
 # (30 s; quick 2), BENCH_BOOT_THINK (think-time scale, 0.1; quick 0:
 # none), BENCH_BOOT_LINKS ("lan gbit"; quick "lan"), BENCH_BOOT_READS (the
-# trace's first so many READs only; quick 300, else all of them).
+# trace's first so many READs only; quick 300, else all of them);
+# for side runs, BENCH_BOOT_MODES ("lone together spread") and
+# BENCH_BOOT_SYSTEMS ("dnbd nbd-server"): a report needs them all.
 
 BOOT_HOSTS_MAX=8
 
@@ -40,6 +42,8 @@ boot_knobs() {
 		BOOT_LINKS=${BENCH_BOOT_LINKS:-lan gbit} BOOT_THINK=${BENCH_BOOT_THINK:-0.1}
 		BOOT_READS=${BENCH_BOOT_READS:-0}
 	fi
+	BOOT_MODES=${BENCH_BOOT_MODES:-lone together spread}
+	BOOT_SYSTEMS=${BENCH_BOOT_SYSTEMS:-dnbd nbd-server}
 	REPLAY=$REPO/build/bench/dnbd-replay
 }
 
@@ -57,6 +61,14 @@ boot_check_knobs() {
 		fail "BENCH_BOOT_THINK is a scale such as 0.1: '$BOOT_THINK'"
 	for v in $BOOT_LINKS; do
 		[[ $v == lan || $v == gbit ]] || fail "BENCH_BOOT_LINKS takes lan and gbit: '$v'"
+	done
+	for v in $BOOT_MODES; do
+		[[ $v == lone || $v == together || $v == spread ]] ||
+			fail "BENCH_BOOT_MODES takes lone, together and spread: '$v'"
+	done
+	for v in $BOOT_SYSTEMS; do
+		[[ $v == dnbd || $v == nbd-server ]] ||
+			fail "BENCH_BOOT_SYSTEMS takes dnbd and nbd-server: '$v'"
 	done
 }
 
@@ -143,12 +155,15 @@ boot_run() {
 			>>"$RAW/boot.tsv"
 	done
 	cp "$W/$tag-0.json" "$RAW/$tag-0.json"
+	mkdir -p "$RAW/s10-clients"
+	cp "$W/$tag"-*.json "$RAW/s10-clients/"
 	if [[ $sys == dnbd ]]; then
 		boot_counters >"$W/$tag.c1"
 		# Why, from the server's counters: what it sent, what it was asked
 		# again, what it held back as just multicast.
 		for k in requests requests_retry segments_rerequested segments_sent \
-			duplicates_suppressed repairs parity_sent queue_full requests_ratelimited; do
+			duplicates_suppressed repairs parity_sent parity_proactive queue_full \
+			requests_ratelimited; do
 			note+="$k=$(boot_delta "$W/$tag.c0" "$W/$tag.c1" "$k");"
 		done
 	fi
@@ -191,12 +206,13 @@ s10_boot() {
 			net_run srv tc qdisc add dev eth0 root tbf rate "$GBIT_RATE" $GBIT_TBF ||
 				fail "tc cannot add a tbf qdisc here"
 		fi
-		for sys in dnbd nbd-server; do
-			boot_run "$sys" "$link" lone 1
+		for sys in $BOOT_SYSTEMS; do
+			[[ " $BOOT_MODES " != *" lone "* ]] || boot_run "$sys" "$link" lone 1
 		done
 		for n in $BOOT_N; do
 			for mode in together spread; do
-				for sys in dnbd nbd-server; do
+				[[ " $BOOT_MODES " == *" $mode "* ]] || continue
+				for sys in $BOOT_SYSTEMS; do
 					boot_run "$sys" "$link" "$mode" "$n"
 				done
 			done

@@ -992,6 +992,7 @@ main() {
 	mkdir -p "$RAW" "$OUT/bench"
 	rm -f "$RAW"/{results,failover,cpu,meta,boot,bootruns}.tsv "$RAW"/profile-* \
 		"$RAW"/s[0-9]-*.json "$RAW"/s10-*.json
+	rm -rf "$RAW/s10-clients"
 	printf 'scenario\tsystem\tparam\tpass\twall_s\timage_bytes\tclients\tegress_bytes\tegress_pkts\tsrv_cpu_s\tcli_cpu_s\thost_cpu_s\tnote\n' \
 		>"$RAW/results.tsv"
 	bench_meta

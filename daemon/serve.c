@@ -248,6 +248,11 @@ static uint64_t in_flight_us(const struct server *s)
 /*
  * Drop segments already queued, or multicast less than dedup_us ago (a
  * retry: less than in_flight_us() ago; one of segments known lost: never).
+ * The window holds back a READ that crossed another client's burst on the
+ * wire; a client that asks again for what was sent for its own READ did
+ * not keep it (dnbd.ko's reads share their edge segments), and holding it
+ * back would only cost that client a retry.  (A copy of the same READ,
+ * duplicated or replayed on the way, is still held back.)
  */
 static void dedup(struct server *s, struct image *img,
 		  struct dnbd_read_req *r, uint16_t flags, uint64_t now)
@@ -271,14 +276,19 @@ static void dedup(struct server *s, struct image *img,
 		if (atomic_load(&d->seg) == seg &&
 		    d->seg_size == r->seg_size &&
 		    (sent == DEDUP_QUEUED ||
-		     (now >= sent && now - sent < (retry ? flight_us :
-						   s->cfg.dedup_us)))) {
+		     (now >= sent &&
+		      now - sent < (retry ? flight_us :
+				    d->client_id == r->client_id &&
+				    d->req_id != r->req_id ? 0 :
+				    s->cfg.dedup_us)))) {
 			r->mask[i / 64] &= ~((uint64_t)1 << (i % 64));
 			sc_add(s, SC_duplicates_suppressed, 1);
 			continue;
 		}
 		atomic_store(&d->seg, seg);
 		d->seg_size = r->seg_size;
+		d->client_id = r->client_id;
+		d->req_id = r->req_id;
 		atomic_store(&d->sent_us, DEDUP_QUEUED);
 	}
 }
@@ -590,6 +600,8 @@ static void on_peer_reply(struct server *s, struct srv_sock *sk,
 		return;
 	atomic_store(&d->seg, seg);
 	d->seg_size = m.seg_size;
+	d->client_id = m.client_id;
+	d->req_id = m.req_id;
 	atomic_store(&d->sent_us, now);
 }
 

@@ -98,6 +98,8 @@ extern const char *const srv_counter_help[SC_MAX];
 struct dedup_slot {
 	_Atomic uint64_t seg;
 	_Atomic uint64_t sent_us;
+	uint32_t client_id;	/* the READ it was sent for (event loop) */
+	uint32_t req_id;
 	uint16_t seg_size;
 };
 

@@ -114,6 +114,8 @@ struct opts {
 	unsigned long duration_s;	/* --duration-s: replay's limit */
 	bool spread;			/* --spread: random full segments */
 	unsigned long target;		/* --target: READ's server, 0 any */
+	uint32_t client_id, req_id;	/* --client-id/--req-id: read-flood's,
+					 * 0: random */
 	const char *data_file;		/* --data-file: reply-train's image */
 	unsigned long bad;		/* --bad K: train's damaged one */
 	bool keyed;			/* --key-file: tag what is sent */
@@ -162,6 +164,7 @@ static const char usage_text[] =
 	"read-flood takes --segs N (1..128 segments each), --retry and\n"
 	"--target ID (the server asked; default 0, any); so do the parity and\n"
 	"repair kinds, whose --spread picks blocks on a --segs grid.\n"
+	"read-flood also takes --client-id N and --req-id N (default: random).\n"
 	"--spread (with --size): REPLYs at random full segments, not --offset.\n"
 	"--key-file F tags every datagram with that key (a rogue with a key).\n"
 	"--size is required by reply-range and read-range.  Defaults: --port 5001\n"
@@ -244,6 +247,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "target", required_argument, NULL, 'G' },
 		{ "data-file", required_argument, NULL, 'f' },
 		{ "bad", required_argument, NULL, 'B' },
+		{ "client-id", required_argument, NULL, 'C' },
+		{ "req-id", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -306,6 +311,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'f': o->data_file = optarg; break;
 		case 'B': o->bad = parse_num("--bad", optarg, 0, 44); break;
+		case 'C':
+			o->client_id = (uint32_t)parse_num("--client-id", optarg,
+							   1, UINT32_MAX);
+			break;
+		case 'Q':
+			o->req_id = (uint32_t)parse_num("--req-id", optarg, 1,
+							UINT32_MAX);
+			break;
 		case 'P': o->spread = true; break;
 		case 'F': o->from = optarg; break;
 		case 'D': o->dup = parse_num("--dup", optarg, 1, 100); break;
@@ -573,8 +586,8 @@ static size_t build(uint8_t *buf, size_t buflen, const struct opts *o,
 		unsigned int k;
 
 		memset(&m, 0, sizeof(m));
-		m.client_id = rng_nonzero32();
-		m.req_id = (uint32_t)rng();
+		m.client_id = o->client_id ? o->client_id : rng_nonzero32();
+		m.req_id = o->req_id ? o->req_id : (uint32_t)rng();
 		m.echo = (uint32_t)rng();
 		m.seg_size = (uint16_t)o->seg_size;
 		m.offset = off;
