@@ -23,6 +23,9 @@
 #     batches and drops only the damaged datagram of each,
 #   - unbinds a device with reads in flight, then rmmods the driver.
 # The test then greps the guest's kernel log for oopses and warnings.
+# Three guests of about a minute each, and the first time the sid chroot
+# and three kernels' downloads: about 5 minutes here, more on slower CI.
+# test-timeout: 900
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/dnbd.sh
 source "$(dirname "$0")/lib/dnbd.sh"
