@@ -92,18 +92,21 @@ create() {
 
 # add_headers: sid moved on: install linux-headers-KVER, drop the others.
 add_headers() {
-	local old
+	local old rc
 	say "installing linux-headers-$KVER in $ROOT"
 	# shellcheck disable=SC2016 # dpkg-query's own ${Package}
 	old=$(in_root dpkg-query -W -f='${Package}\n' 'linux-headers-*' 2>/dev/null |
 		grep -E '^linux-headers-[0-9].*-amd64$' | grep -vxF "linux-headers-$KVER" || true)
-	in_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-	in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends "linux-headers-$KVER" >&2
+	rc=0
+	in_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+		in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends "linux-headers-$KVER" >&2 || rc=$?
 	# shellcheck disable=SC2086 # one package a line
-	[[ -z $old ]] || in_root env DEBIAN_FRONTEND=noninteractive \
+	[[ $rc -ne 0 || -z $old ]] || in_root env DEBIAN_FRONTEND=noninteractive \
 		apt-get purge -y -qq $old >&2 || true
-	in_root apt-get clean
+	# Package lists and .debs are not kept (about 160 MB).
+	in_root sh -c 'apt-get clean; rm -rf /var/lib/apt/lists/*' || true
+	return "$rc"
 }
 
 mkdir -p "$CACHE"
