@@ -13,8 +13,9 @@
 #   make SAN=1      the same programs with ASan and UBSan, in build/asan/
 #   make STATIC=1   static dnbd-client and dnbd-cat for initramfs images,
 #                   in build/static/
-#   make kmod       dnbd.ko for the running kernel (KVER=... for another),
-#                   in build/kmod/KVER/
+#   make kmod       dnbd.ko for the running kernel (KVER=... for another;
+#                   a Debian sid kernel's is built in the sid chroot of
+#                   scripts/sid-chroot.sh), in build/kmod/KVER/
 #   make dkms-install   the driver's source into /usr/src, built by DKMS
 #   make bench      dnbd next to nbd-server and nbdkit on a namespace LAN:
 #                   writes docs/benchmarks.md and docs/bench/*.png

@@ -77,8 +77,14 @@ static enum blk_eh_timer_return dnbd_timeout(struct request *rq)
 	return BLK_EH_RESET_TIMER;
 }
 
+/*
+ * The NUMA node is the hardware context's numa_node, of its type: unsigned
+ * int until the NUMA_NO_NODE fix of 2026 (Linux 7.x) made both int.  The
+ * type follows the struct, so fixes backported to stable trees build too.
+ */
 static int dnbd_init_request(struct blk_mq_tag_set *set, struct request *rq,
-			     unsigned int hctx_idx, unsigned int numa_node)
+			     unsigned int hctx_idx,
+			     typeof_member(struct blk_mq_hw_ctx, numa_node) numa_node)
 {
 	struct dnbd_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
@@ -154,7 +160,11 @@ static int dnbd_dev_add(int index)
 	dev->tag_set.queue_depth = queue_depth;
 	dev->tag_set.numa_node = NUMA_NO_NODE;
 	dev->tag_set.cmd_size = sizeof(struct dnbd_cmd);
-	dev->tag_set.flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
+	dev->tag_set.flags = BLK_MQ_F_BLOCKING;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 14, 0)
+	/* Merging is always on since 6.14, which removed the flag. */
+	dev->tag_set.flags |= BLK_MQ_F_SHOULD_MERGE;
+#endif
 	dev->tag_set.timeout = 30 * HZ;
 	dev->tag_set.driver_data = dev;
 	err = blk_mq_alloc_tag_set(&dev->tag_set);

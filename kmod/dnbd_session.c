@@ -553,7 +553,10 @@ static void dnbd_input(struct dnbd_session *s, struct sk_buff *skb)
 /*
  * One receive, without waiting: what udp_recvmsg() does, without the
  * copy: take the skb (the UDP header is pulled), check the UDP checksum
- * unless the device or GRO did, feed the core, release it.
+ * unless the device or GRO did, feed the core, release it.  Released with
+ * consume_skb(): udp_recvmsg()'s skb_consume_udp() is not exported to
+ * modules since 7.x, and without MSG_PEEK it does the same (the socket's
+ * memory was given back when the skb was dequeued).
  */
 static int dnbd_recv(struct dnbd_session *s)
 {
@@ -569,7 +572,7 @@ static int dnbd_recv(struct dnbd_session *s)
 		dnbd_count(s, DNBD_DC_rx_errors, 1);
 	else
 		dnbd_input(s, skb);
-	skb_consume_udp(sk, skb, 0);
+	consume_skb(skb);
 	return 0;
 }
 
@@ -730,8 +733,15 @@ static void dnbd_sock_opts(struct dnbd_session *s)
 	if (err)
 		dev_warn(disk_to_dev(s->dev->disk),
 			 "cannot set IP_MULTICAST_LOOP (%d)\n", err);
-	/* Receive times, for the queueing delay the core reports. */
-	sock_enable_timestamps(sock->sk);
+	/*
+	 * Receive times, for the queueing delay the core reports.  As
+	 * setsockopt(2) does it: sock_enable_timestamps() is gone in 7.x.
+	 */
+	err = sock_setsockopt(sock, SOL_SOCKET, SO_TIMESTAMP_OLD,
+			      KERNEL_SOCKPTR(&one), sizeof(one));
+	if (err)
+		dev_warn(disk_to_dev(s->dev->disk),
+			 "cannot set SO_TIMESTAMP (%d)\n", err);
 	s->gro = false;
 	if (!dnbd_gro)
 		return;

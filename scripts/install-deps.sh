@@ -20,9 +20,11 @@ set -euo pipefail
 # the image builder: dracut-core and dracut-network (not the "dracut"
 # package, which would replace initramfs-tools on the host), dhclient for
 # the initramfs, dnsmasq for DHCP in the tests, cryptsetup/dmsetup for
-# dm-verity, mkfs tools, mmdebstrap for the Debian root.  The appliance ISO:
-# grub for BIOS and UEFI, xorriso and mtools (grub-mkrescue), Debian's iPXE
-# binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.  The
+# dm-verity, mkfs tools, mmdebstrap for the Debian root and for the sid
+# chroot that builds dnbd.ko for the newest kernel (scripts/sid-chroot.sh:
+# sid's headers need sid's gcc; util-linux's unshare and flock, essential,
+# run it).  The appliance ISO: grub for BIOS and UEFI, xorriso and mtools
+# (grub-mkrescue), Debian's iPXE binaries, OVMF for UEFI clients, FAT tools for the config disk, zstd.  The
 # fuzzers in fuzz/ (tests/unit/t-fuzz.sh): clang-14, which brings libFuzzer
 # and the sanitizer runtimes.  The metrics and the live lab page: a
 # Prometheus parser (python3-prometheus-client: tests/net/t-metrics.sh,

@@ -1,13 +1,14 @@
 #!/bin/bash
 #
-# t-build: dnbd.ko builds for Debian's 6.1 and 6.12 kernels with no
-# compiler warning at all (warnings are errors here), and modinfo shows
-# the parameters and the license the kernel needs to load it.
+# t-build: dnbd.ko builds for Debian's 6.1 and 6.12 kernels and for the
+# newest (Debian sid's, built in the sid chroot of scripts/sid-chroot.sh)
+# with no compiler warning at all (warnings are errors here), and modinfo
+# shows the parameters and the license the kernel needs to load it.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-mapfile -t kvers < <(km_kernels) || fail "cannot resolve the kernels"
+mapfile -t kvers < <(km_kernels "6.1 6.12 newest") || fail "cannot resolve the kernels"
 ((${#kvers[@]})) || fail "no kernel to build for"
 for kver in "${kvers[@]}"; do
 	log=$(mktemp)

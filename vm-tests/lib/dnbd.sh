@@ -60,10 +60,12 @@ ${DNBD_VM_EXTRA_FILES:-}" vmi_build "$kver" "$out" "$@" ||
 		fail "initramfs for $kver"
 }
 
-# dnbd_kernels: the kernels to test, VM_KERNELS="6.12" to pick.
+# dnbd_kernels [DEFAULT]: the kernels to test, one flavor a line:
+# VM_KERNELS="6.12" to pick, else DEFAULT, else "6.1 6.12".  Flavors are
+# vmk_resolve's: 6.1, 6.12, newest (Debian sid's kernel).
 dnbd_kernels() {
 	local k
-	for k in ${VM_KERNELS:-6.1 6.12}; do
+	for k in ${VM_KERNELS:-${1:-6.1 6.12}}; do
 		printf '%s\n' "$k"
 	done
 }
