@@ -352,6 +352,39 @@ static void subtract_foreign(struct dnbd_client *c, struct dnbd_read *r,
 }
 
 /*
+ * Remove from want the segments another read of ours has asked for and
+ * not yet received: its burst fills r too (on_reply fills every pending
+ * read a segment belongs to).  dnbd.ko's reads are whole segments, so the
+ * reads of two adjacent pages share one; asked twice, the second copy is
+ * the server's to send again (a new READ of the client it sent it for),
+ * and the datagram crosses the first on the way.
+ */
+static void subtract_own(struct dnbd_client *c, struct dnbd_read *r,
+			 uint64_t *want)
+{
+	const struct dnbd_read *q;
+	unsigned int j;
+
+	for (q = c->pending.next; q != &c->pending; q = q->next) {
+		if (q == r || q->seg0 >= r->seg0 + r->nsegs ||
+		    r->seg0 >= q->seg0 + q->nsegs)
+			continue;
+		for (j = 0; j < r->nsegs; j++) {
+			uint64_t seg = r->seg0 + j;
+			unsigned int k;
+
+			if (!dnbd_mask_test(want, j) || seg < q->seg0 ||
+			    seg >= q->seg0 + q->nsegs)
+				continue;
+			k = (unsigned int)(seg - q->seg0);
+			if (dnbd_mask_test(q->asked, k) &&
+			    !dnbd_mask_test(q->have, k))
+				want[j / 64] &= ~((uint64_t)1 << (j % 64));
+		}
+	}
+}
+
+/*
  * The server a retry should avoid: the one asked last, if nothing came
  * from it since.  A server that is sending is busy, not gone; asking it
  * again lets its dedup window absorb the retry.
@@ -420,6 +453,11 @@ static bool dispatch(struct dnbd_client *c, struct dnbd_read *r, uint64_t now,
 			r->deadline_us = now + r->rto_us;
 			return false;
 		}
+	}
+	subtract_own(c, r, want);
+	if (!want[0] && !want[1]) {	/* all on their way to us */
+		r->deadline_us = now + r->rto_us;
+		return false;
 	}
 	nwant = dnbd_mask_count(want);
 	r->tries++;
@@ -1537,6 +1575,7 @@ int dnbd_client_read(struct dnbd_client *c, struct dnbd_read *r, uint64_t now)
 	if (last >= c->read_hwm)
 		c->read_hwm = last + 1;
 	r->have[0] = r->have[1] = 0;
+	r->asked[0] = r->asked[1] = 0;
 	r->tries = 0;
 	r->backoff = 0;
 	r->rx_n = 0;

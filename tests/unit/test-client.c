@@ -658,6 +658,57 @@ static void test_suppression_and_cache(void)
 	dnbd_client_fini(&c);
 }
 
+/*
+ * Two reads of ours that share a segment (dnbd.ko's reads are whole
+ * segments: the reads of two adjacent pages share one): the second asks
+ * only for what the first has not asked, and the first's burst fills
+ * both.  If the first ends without it, the second asks for it itself.
+ */
+static void test_own_overlap(void)
+{
+	static struct dnbd_client c;
+	static uint8_t d1[3 * SEG], d2[3 * SEG];
+	struct dnbd_read r1 = { .offset = 10 * SEG, .length = 3 * SEG,
+				.buf = d1 };
+	struct dnbd_read r2 = { .offset = 12 * SEG, .length = 3 * SEG,
+				.buf = d2 };
+	struct dnbd_read_req rq;
+	struct dnbd_hdr h;
+
+	setup(&c, 1 << 20);
+	select_image(&c, 1000);
+	CHECK_EQ(dnbd_client_read(&c, &r1, 2000), 0);
+	CHECK_EQ(dnbd_client_read(&c, &r2, 2001), 0);
+	CHECK_EQ(n_out, 2);
+	decode_read(1, &rq, &h);
+	CHECK_EQ(rq.offset, 12 * SEG);
+	CHECK_EQ(rq.mask[0], 0x6u);	/* 13 and 14: r1 asked for 12 */
+	serve(&c, 0, 1, 0, 2100);	/* r1's burst: 10, 11, 12 */
+	CHECK_EQ(n_done, 1);
+	serve(&c, 1, 1, 0, 2101);	/* r2's: 13, 14 */
+	CHECK_EQ(n_done, 2);
+	CHECK(!memcmp(d1, image + 10 * SEG, 3 * SEG));
+	CHECK(!memcmp(d2, image + 12 * SEG, 3 * SEG));
+	/* r1's burst without 12 (lost): r1 asks for it again, r2 waits. */
+	n_out = 0;
+	CHECK_EQ(dnbd_client_read(&c, &r1, 3000), 0);
+	CHECK_EQ(dnbd_client_read(&c, &r2, 3001), 0);
+	serve(&c, 1, 1, 0, 3100);	/* r2's: 13, 14 */
+	serve(&c, 0, 1, 1u << 2, 3101);	/* r1's: 10, 11; 12 (LAST) lost */
+	CHECK_EQ(n_done, 2);
+	CHECK_EQ(n_out, 2);
+	dnbd_client_timer(&c, r1.deadline_us);
+	CHECK_EQ(n_out, 3);
+	decode_read(2, &rq, &h);
+	CHECK_EQ(rq.offset, 10 * SEG);
+	CHECK_EQ(rq.mask[0], 1u << 2);
+	serve(&c, 2, 1, 0, r1.deadline_us + 100);
+	CHECK_EQ(n_done, 4);
+	CHECK(!memcmp(d1, image + 10 * SEG, 3 * SEG));
+	CHECK(!memcmp(d2, image + 12 * SEG, 3 * SEG));
+	dnbd_client_fini(&c);
+}
+
 static void test_bad_datagrams(void)
 {
 	static struct dnbd_client c;
@@ -1227,6 +1278,7 @@ int main(void)
 	test_down_after_timeouts();
 	test_queue_progress();
 	test_suppression_and_cache();
+	test_own_overlap();
 	test_bad_datagrams();
 	test_timeout_and_errors();
 	test_refused_hello();
