@@ -323,31 +323,47 @@ static void send_to(struct dnbd_client *c, const struct dnbd_addr *to,
 		c->env.send(c->env.ctx, to, c->txbuf, len);
 }
 
+/*
+ * Clear from want (r's segments) those that another request, covering
+ * nsegs segments from seg0, names in mask.  Only the two ranges' overlap
+ * is walked.  True if any was cleared.
+ */
+static bool drop_asked(const struct dnbd_read *r, uint64_t *want,
+		       uint64_t seg0, unsigned int nsegs, const uint64_t *mask)
+{
+	uint64_t lo = r->seg0 > seg0 ? r->seg0 : seg0;
+	uint64_t hi = r->seg0 + r->nsegs < seg0 + nsegs ?
+		      r->seg0 + r->nsegs : seg0 + nsegs;
+	bool dropped = false;
+	uint64_t seg;
+
+	for (seg = lo; seg < hi; seg++) {
+		unsigned int j = (unsigned int)(seg - r->seg0);
+
+		if (dnbd_mask_test(want, j) &&
+		    dnbd_mask_test(mask, (unsigned int)(seg - seg0))) {
+			want[j / 64] &= ~((uint64_t)1 << (j % 64));
+			dropped = true;
+		}
+	}
+	return dropped;
+}
+
 /* Remove from want the segments a recent foreign request already asks. */
 static void subtract_foreign(struct dnbd_client *c, struct dnbd_read *r,
 			     uint64_t *want, uint64_t now, uint32_t window)
 {
-	unsigned int i, j;
+	unsigned int i;
 
 	for (i = 0; i < DNBD_FOREIGN_SLOTS; i++) {
 		struct dnbd_foreign *f = &c->foreign[i];
 
 		if (!f->nsegs || now - f->seen_us > window ||
-		    f->seg0 >= r->seg0 + r->nsegs ||
-		    r->seg0 >= f->seg0 + f->nsegs)
+		    !drop_asked(r, want, f->seg0, f->nsegs, f->mask))
 			continue;
-		for (j = 0; j < r->nsegs; j++) {
-			uint64_t seg = r->seg0 + j;
-
-			if (!dnbd_mask_test(want, j) || seg < f->seg0 ||
-			    seg >= f->seg0 + f->nsegs ||
-			    !dnbd_mask_test(f->mask, (unsigned int)(seg - f->seg0)))
-				continue;
-			want[j / 64] &= ~((uint64_t)1 << (j % 64));
-			r->wait_client = f->client_id;
-			r->wait_req = f->req_id;
-			r->shared = true;
-		}
+		r->wait_client = f->client_id;
+		r->wait_req = f->req_id;
+		r->shared = true;
 	}
 }
 
@@ -363,24 +379,13 @@ static void subtract_own(struct dnbd_client *c, struct dnbd_read *r,
 			 uint64_t *want)
 {
 	const struct dnbd_read *q;
-	unsigned int j;
 
 	for (q = c->pending.next; q != &c->pending; q = q->next) {
-		if (q == r || q->seg0 >= r->seg0 + r->nsegs ||
-		    r->seg0 >= q->seg0 + q->nsegs)
-			continue;
-		for (j = 0; j < r->nsegs; j++) {
-			uint64_t seg = r->seg0 + j;
-			unsigned int k;
+		uint64_t awaited[2] = { q->asked[0] & ~q->have[0],
+					q->asked[1] & ~q->have[1] };
 
-			if (!dnbd_mask_test(want, j) || seg < q->seg0 ||
-			    seg >= q->seg0 + q->nsegs)
-				continue;
-			k = (unsigned int)(seg - q->seg0);
-			if (dnbd_mask_test(q->asked, k) &&
-			    !dnbd_mask_test(q->have, k))
-				want[j / 64] &= ~((uint64_t)1 << (j % 64));
-		}
+		if (q != r)
+			drop_asked(r, want, q->seg0, q->nsegs, awaited);
 	}
 }
 
